@@ -1,0 +1,1 @@
+"""AffectLab core library: label store, ingestion, face pipeline, models, inference, metrics."""

@@ -1,0 +1,35 @@
+"""Settings read from the environment: database URL, data dir, asset cache."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str  # any SQLAlchemy URL (AFFECTLAB_DB_URL)
+    data_dir: Path  # face crops, media, models (AFFECTLAB_DATA_DIR)
+    assets_dir: Path  # files extracted from registry wheels (AFFECTLAB_ASSETS_DIR)
+
+    @property
+    def crops_dir(self) -> Path:
+        return self.data_dir / "crops"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+def get_settings() -> Settings:
+    """Read the settings anew from the environment (cheap; tests change the env)."""
+    data_dir = Path(os.environ.get("AFFECTLAB_DATA_DIR", REPO_ROOT / "data")).resolve()
+    db_url = os.environ.get("AFFECTLAB_DB_URL", f"sqlite:///{REPO_ROOT / 'annotations.db'}")
+    assets_dir = Path(os.environ.get("AFFECTLAB_ASSETS_DIR", data_dir / "assets")).resolve()
+    return Settings(db_url=db_url, data_dir=data_dir, assets_dir=assets_dir)
