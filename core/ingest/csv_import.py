@@ -1,0 +1,64 @@
+"""AffectNet-style CSV: image_path,emotion,valence,arousal[,stress][,subject][,split]."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from core.ingest.context import ImportContext
+from core.ingest.files import BadImageError, UnsafePathError, decode_image, resolve_inside
+from core.ingest.records import PendingSample, RowError
+from core.ingest.tables import TableError, is_missing, open_table, parse_labels
+
+SPLITS = {"train", "val", "test", "pretrain", "labelled", "ssl", "classifier", "finetune"}
+
+
+def read_crop_file(ctx: ImportContext, name: str, file: str, line: int | None
+                   ) -> tuple[str, str] | RowError:
+    """Validate an image named in an import file and store it as a crop; (sha, rel) or an error."""
+    try:
+        path = resolve_inside(ctx.root, name)
+        data = path.read_bytes()
+        decode_image(data, name)
+    except UnsafePathError as exc:
+        return RowError(file, line, "image_path", str(exc))
+    except FileNotFoundError:
+        return RowError(file, line, "image_path", f"image {name!r} does not exist")
+    except (IsADirectoryError, PermissionError, OSError) as exc:
+        return RowError(file, line, "image_path", f"cannot read {name!r}: {exc.strerror or exc}")
+    except BadImageError as exc:
+        return RowError(file, line, "image_path", str(exc))
+    return ctx.blobs.put("crops", data, Path(name).suffix or ".img")
+
+
+def parse_csv(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowError]:
+    if path.is_dir():
+        yield RowError(str(path), None, None, "expected a CSV file, got a folder")
+        return
+    ctx.root = path.parent
+    va_scale = ctx.options.get("va_scale", "-1..1")
+    stress_scale = ctx.options.get("stress_scale", "0..1")
+    try:
+        header, rows = open_table(path, required=["image_path", "emotion", "valence", "arousal"])
+    except TableError as exc:
+        yield RowError(path.name, None, None, str(exc))
+        return
+    for line, row in rows:
+        ctx.advance()
+        if "__error__" in row:
+            yield RowError(path.name, line, None, row["__error__"])
+            continue
+        values, raw, errors = parse_labels(row, ctx.taxonomy, va_scale=va_scale,
+                                           stress_scale=stress_scale, file=path.name, line=line)
+        split = None if is_missing(row.get("split")) else row["split"].strip().lower()
+        if split is not None and split not in SPLITS:
+            errors.append(RowError(path.name, line, "split", f"unknown split {split!r}"))
+        stored = read_crop_file(ctx, row["image_path"].strip(), path.name, line)
+        if isinstance(stored, RowError):
+            errors.append(stored)
+        if errors:
+            yield from errors
+            continue
+        sha, rel = stored
+        subject = None if is_missing(row.get("subject")) else row["subject"].strip()
+        yield PendingSample(crop_sha256=sha, crop_path=rel, source_path=row["image_path"].strip(),
+                            raw=raw or None, subject=subject, split=split, **values)

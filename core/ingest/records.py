@@ -1,0 +1,77 @@
+"""What importers produce: one pending sample per good row, one RowError per bad row."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RowError:
+    file: str
+    line: int | None  # 1-based line / frame number, None for whole-file errors
+    field: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line is not None else "")
+        return f"{where}: {self.field + ': ' if self.field else ''}{self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "field": self.field, "reason": self.reason}
+
+
+@dataclass
+class PendingSample:
+    crop_sha256: str
+    crop_path: str  # relative to the data dir
+    source_path: str
+    emotion: str | None = None
+    valence: float | None = None
+    arousal: float | None = None
+    stress: float | None = None
+    raw: dict[str, Any] | None = None  # original label values and scale
+    subject: str | None = None
+    split: str | None = None
+    flag: str | None = None
+    quality: float | None = None
+    bbox: list[float] | None = None
+    keypoints: list[list[float]] | None = None
+    media_sha256: str | None = None
+    frame_index: int | None = None
+    timestamp: float | None = None
+    features: dict[str, tuple[list[str], list[float]]] = field(default_factory=dict)
+
+    @property
+    def has_label(self) -> bool:
+        return any(v is not None for v in (self.emotion, self.valence, self.arousal, self.stress))
+
+
+@dataclass
+class ImportReport:
+    dataset: str
+    kind: str
+    path: str
+    rows: int = 0
+    added: int = 0
+    existing: int = 0  # already in the dataset (same crop content)
+    relabelled: int = 0  # existing samples whose imported label changed
+    flagged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "kind": self.kind, "path": self.path, "rows": self.rows,
+                "added": self.added, "existing": self.existing, "relabelled": self.relabelled,
+                "flagged": self.flagged, "invalid": len(self.errors),
+                "errors": [e.to_dict() for e in self.errors], "seconds": round(self.seconds, 3)}
+
+
+class ImportFailed(RuntimeError):
+    """All-or-nothing import refused: nothing was stored. Lists every bad row."""
+
+    def __init__(self, report: ImportReport):
+        self.report = report
+        lines = "\n".join(f"  {e}" for e in report.errors[:200])
+        more = f"\n  ... and {len(report.errors) - 200} more" if len(report.errors) > 200 else ""
+        super().__init__(f"{len(report.errors)} invalid row(s) in {report.path}; nothing was "
+                         f"imported (use --skip-invalid to import the valid rows):\n{lines}{more}")

@@ -1,0 +1,104 @@
+"""Reading delimited text safely: BOM, delimiter sniffing, header checks, per-cell value parsing."""
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+from core.ingest.records import RowError
+from core.rules import normalise
+from core.taxonomy import LabelError, Taxonomy
+
+csv.field_size_limit(10_000_000)
+MISSING = {"", "na", "n/a", "none", "null"}
+
+
+class TableError(ValueError):
+    """A whole-file problem: unreadable, no header, missing or duplicated columns."""
+
+
+def open_table(path: Path, *, required: list[str], strip_headers: bool = True
+               ) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """Header and (line number, row) pairs of a CSV/TSV; the delimiter is sniffed."""
+    try:
+        fh = path.open("r", encoding="utf-8-sig", newline="")
+        sample = fh.read(64 * 1024)
+    except UnicodeDecodeError:
+        raise TableError(f"{path.name}: not UTF-8 text") from None
+    except OSError as exc:
+        raise TableError(f"{path.name}: cannot read ({exc.strerror})") from None
+    if not sample.strip():
+        fh.close()
+        raise TableError(f"{path.name}: the file is empty")
+    try:
+        dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    fh.seek(0)
+    reader = csv.reader(fh, dialect)
+    header = [h.strip() if strip_headers else h for h in next(reader)]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        fh.close()
+        raise TableError(f"{path.name}: duplicated column(s) {', '.join(dupes)}")
+    missing = [c for c in required if c not in header]
+    if missing:
+        fh.close()
+        raise TableError(f"{path.name}: missing column(s) {', '.join(missing)} "
+                         f"(found: {', '.join(header)})")
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        with fh:
+            for cells in reader:
+                line = reader.line_num
+                if not any(c.strip() for c in cells):
+                    continue
+                if len(cells) != len(header):
+                    yield line, {"__error__": f"has {len(cells)} cells, the header has {len(header)}"}
+                    continue
+                yield line, dict(zip(header, cells))
+
+    return header, rows()
+
+
+def is_missing(cell: str | None) -> bool:
+    return cell is None or cell.strip().lower() in MISSING
+
+
+def parse_float(cell: str, field: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        raise LabelError(f"{field} {cell!r} is not a number") from None
+    if not math.isfinite(value):
+        raise LabelError(f"{field} is {cell.strip()}, not a finite number")
+    return value
+
+
+def parse_labels(row: dict[str, str], taxonomy: Taxonomy, *, va_scale: str, stress_scale: str,
+                 file: str, line: int) -> tuple[dict, dict, list[RowError]]:
+    """Emotion, V/A (normalised to [-1,1]) and stress ([0,1]) of a row, the raw values, and errors."""
+    values: dict = {}
+    raw: dict = {}
+    errors: list[RowError] = []
+    if not is_missing(row.get("emotion")):
+        try:
+            values["emotion"] = taxonomy.parse(row["emotion"])
+            raw["emotion"] = row["emotion"].strip()
+        except LabelError as exc:
+            errors.append(RowError(file, line, "emotion", str(exc)))
+    for name, scale in (("valence", va_scale), ("arousal", va_scale), ("stress", stress_scale)):
+        cell = row.get(name)
+        if is_missing(cell):
+            continue
+        try:
+            v = parse_float(cell, name)
+            lo_hi = normalise(v, scale, what=name)
+            values[name] = lo_hi if name != "stress" else (lo_hi + 1.0) / 2.0
+            raw[name] = v
+        except LabelError as exc:
+            errors.append(RowError(file, line, name, str(exc)))
+    if raw:
+        raw["scale"] = {"va": va_scale, "stress": stress_scale}
+    return values, raw, errors

@@ -1,0 +1,97 @@
+"""Engine, sessions and schema upgrades for the label store (SQLite WAL or any SQLAlchemy URL)."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.config import REPO_ROOT, get_settings
+
+MIGRATIONS = REPO_ROOT / "migrations"
+_ENGINES: dict[str, Engine] = {}
+_LOCK = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """A new engine; SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE for writes."""
+    url = url or get_settings().db_url
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, record) -> None:
+        _sqlite_pragmas(dbapi_conn, record)
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (SQLAlchemy pysqlite recipe)
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
+        # A write transaction takes the write lock up front, so it waits (busy timeout) instead
+        # of failing with "database is locked" when it upgrades from a read lock later.
+        write = conn.get_execution_options().get("affectlab_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every Alembic migration up to head."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """The process-wide engine for a URL, migrated to head on first use."""
+    url = url or get_settings().db_url
+    with _LOCK:
+        if url not in _ENGINES:
+            engine = make_engine(url)
+            if migrate:
+                upgrade(engine)
+            _ENGINES[url] = engine
+        return _ENGINES[url]
+
+
+def session_factory(url: str | None = None, *, write: bool = False) -> sessionmaker[Session]:
+    """Sessions for reading, or for writing (SQLite: BEGIN IMMEDIATE)."""
+    engine = get_engine(url)
+    if write:
+        engine = engine.execution_options(affectlab_write=True)
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def write_session(url: str | None = None) -> Session:
+    """Use as `with write_session() as s, s.begin(): ...`: one transaction per user action."""
+    return session_factory(url, write=True)()
+
+
+def read_session(url: str | None = None) -> Session:
+    return session_factory(url)()
+
+
+def dispose_all() -> None:
+    with _LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()

@@ -1,0 +1,102 @@
+"""Filtered, paginated sample queries and per-dataset statistics (index-backed, never the whole table)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session
+
+from core.store.models import Sample
+
+Range = tuple[float, float]
+
+
+@dataclass
+class SampleFilter:
+    dataset_id: int | None = None
+    splits: list[str] | None = None  # "none" matches samples without a split
+    emotions: list[str] | None = None  # "none" matches unlabelled samples
+    sources: list[str] | None = None  # source of the head annotation: human/imported/derived
+    annotator_id: int | None = None
+    valence: Range | None = None
+    arousal: Range | None = None
+    quality: Range | None = None
+    has_prediction: bool | None = None
+    sample_ids: list[int] | None = None  # e.g. points selected on a plot
+
+    def where(self) -> list[Any]:
+        conds: list[Any] = []
+        if self.dataset_id is not None:
+            conds.append(Sample.dataset_id == self.dataset_id)
+        for col, values in ((Sample.split, self.splits), (Sample.cur_emotion, self.emotions)):
+            if values:
+                named = [v for v in values if v != "none"]
+                opts = [col.in_(named)] if named else []
+                if "none" in values:
+                    opts.append(col.is_(None))
+                conds.append(opts[0] if len(opts) == 1 else opts[0] | opts[1])
+        if self.sources:
+            conds.append(Sample.cur_source.in_(self.sources))
+        if self.annotator_id is not None:
+            conds.append(Sample.cur_annotator_id == self.annotator_id)
+        for col, rng in ((Sample.cur_valence, self.valence), (Sample.cur_arousal, self.arousal),
+                         (Sample.quality, self.quality)):
+            if rng is not None:
+                conds.append(col.between(float(rng[0]), float(rng[1])))
+        if self.has_prediction is not None:
+            conds.append(Sample.has_prediction.is_(self.has_prediction))
+        if self.sample_ids is not None:
+            conds.append(Sample.id.in_(self.sample_ids))
+        return conds
+
+
+def _filtered(flt: SampleFilter) -> Select:
+    conds = flt.where()
+    return select(Sample).where(and_(*conds)) if conds else select(Sample)
+
+
+def page_samples(session: Session, flt: SampleFilter, *, limit: int = 48, after_id: int | None = None,
+                 before_id: int | None = None, offset: int | None = None) -> list[Sample]:
+    """One page ordered by id: keyset (after_id / before_id) or, for jumps, offset."""
+    limit = max(1, min(int(limit), 1000))
+    stmt = _filtered(flt)
+    if before_id is not None:
+        rows = session.scalars(stmt.where(Sample.id < before_id).order_by(Sample.id.desc()).limit(limit))
+        return list(reversed(list(rows)))
+    if after_id is not None:
+        stmt = stmt.where(Sample.id > after_id)
+    stmt = stmt.order_by(Sample.id).limit(limit)
+    if offset:
+        stmt = stmt.offset(int(offset))
+    return list(session.scalars(stmt))
+
+
+def count_samples(session: Session, flt: SampleFilter, *, cap: int | None = None) -> int:
+    """How many samples match; with `cap`, counting stops there (cheap for huge tables)."""
+    conds = flt.where()
+    inner = select(Sample.id).where(and_(*conds)) if conds else select(Sample.id)
+    if cap is not None:
+        inner = inner.limit(cap)
+    return int(session.scalar(select(func.count()).select_from(inner.subquery())) or 0)
+
+
+def dataset_stats(session: Session, dataset_id: int) -> dict[str, Any]:
+    """Samples, labelled, counts by emotion, split, source, and emotion x split."""
+    ds = Sample.dataset_id == dataset_id
+
+    def grouped(*cols):
+        return session.execute(select(*cols, func.count()).where(ds).group_by(*cols)).all()
+
+    total = session.scalar(select(func.count()).select_from(Sample).where(ds)) or 0
+    by_emotion = {e or "none": n for e, n in grouped(Sample.cur_emotion)}
+    by_split = {s or "none": n for s, n in grouped(Sample.split)}
+    by_source = {s or "none": n for s, n in grouped(Sample.cur_source)}
+    table: dict[str, dict[str, int]] = {}
+    for split, emotion, n in grouped(Sample.split, Sample.cur_emotion):
+        table.setdefault(split or "none", {})[emotion or "none"] = n
+    flagged = session.scalar(select(func.count()).select_from(Sample)
+                             .where(ds, Sample.flag.is_not(None))) or 0
+    return {"samples": total, "labelled": total - by_emotion.get("none", 0),
+            "by_emotion": by_emotion, "by_split": by_split, "by_source": by_source,
+            "emotion_by_split": table, "flagged": flagged}
