@@ -27,8 +27,8 @@ def parse_scale(scale: str | tuple[float, float]) -> tuple[float, float]:
     return lo, hi
 
 
-def normalise(value: float, scale: str | tuple[float, float], *, what: str = "value") -> float:
-    """Map a value on the source scale to [-1, 1]; NaN or out-of-range is a LabelError."""
+def to_unit(value: float, scale: str | tuple[float, float], *, what: str = "value") -> float:
+    """Map a value on the source scale to [0, 1]; NaN or out-of-range is a LabelError."""
     lo, hi = parse_scale(scale)
     if value is None or not math.isfinite(float(value)):
         raise LabelError(f"{what} is {value!r}, not a finite number")
@@ -36,7 +36,15 @@ def normalise(value: float, scale: str | tuple[float, float], *, what: str = "va
     tol = 1e-9 * (hi - lo)
     if not lo - tol <= v <= hi + tol:
         raise LabelError(f"{what} {v} is outside the scale {lo:g}..{hi:g}")
-    return max(-1.0, min(1.0, 2.0 * (v - lo) / (hi - lo) - 1.0))
+    return v if (lo, hi) == (0.0, 1.0) else max(0.0, min(1.0, (v - lo) / (hi - lo)))
+
+
+def normalise(value: float, scale: str | tuple[float, float], *, what: str = "value") -> float:
+    """Map a value on the source scale to [-1, 1] (exactly, when the scale is already -1..1)."""
+    if parse_scale(scale) == (-1.0, 1.0):
+        to_unit(value, scale, what=what)  # validates
+        return float(value)
+    return max(-1.0, min(1.0, 2.0 * to_unit(value, scale, what=what) - 1.0))
 
 
 # Stress from emotion, by concept. The OpenFace pipeline we replace set Anger and Sad -> 1,

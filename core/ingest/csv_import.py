@@ -7,7 +7,8 @@ from pathlib import Path
 from core.ingest.context import ImportContext
 from core.ingest.files import BadImageError, UnsafePathError, decode_image, resolve_inside
 from core.ingest.records import PendingSample, RowError
-from core.ingest.tables import TableError, is_missing, open_table, parse_labels
+from core.ingest.tables import TableError, is_missing, open_table, parse_float, parse_labels
+from core.taxonomy import LabelError
 
 SPLITS = {"train", "val", "test", "pretrain", "labelled", "ssl", "classifier", "finetune"}
 
@@ -49,6 +50,12 @@ def parse_csv(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowErr
             continue
         values, raw, errors = parse_labels(row, ctx.taxonomy, va_scale=va_scale,
                                            stress_scale=stress_scale, file=path.name, line=line)
+        quality = None
+        if not is_missing(row.get("quality")):
+            try:
+                quality = parse_float(row["quality"], "quality")
+            except LabelError as exc:
+                errors.append(RowError(path.name, line, "quality", str(exc)))
         split = None if is_missing(row.get("split")) else row["split"].strip().lower()
         if split is not None and split not in SPLITS:
             errors.append(RowError(path.name, line, "split", f"unknown split {split!r}"))
@@ -61,4 +68,5 @@ def parse_csv(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowErr
         sha, rel = stored
         subject = None if is_missing(row.get("subject")) else row["subject"].strip()
         yield PendingSample(crop_sha256=sha, crop_path=rel, source_path=row["image_path"].strip(),
-                            raw=raw or None, subject=subject, split=split, **values)
+                            raw=raw or None, subject=subject, split=split, quality=quality,
+                            **values)

@@ -13,6 +13,7 @@ from core.ingest.commit import commit_samples
 from core.ingest.context import ImportContext
 from core.ingest.csv_import import parse_csv
 from core.ingest.folder_import import parse_fer2013, parse_folder
+from core.ingest.media_import import parse_images, parse_video
 from core.ingest.openface_import import parse_openface
 from core.ingest.records import ImportFailed, ImportReport, PendingSample, RowError
 from core.rules import DerivationRules
@@ -23,7 +24,7 @@ from core.taxonomy import Taxonomy, get_taxonomy
 
 Parser = Callable[[Path, ImportContext], Iterator[PendingSample | RowError]]
 PARSERS: dict[str, Parser] = {"csv": parse_csv, "folder": parse_folder, "fer2013": parse_fer2013,
-                              "openface": parse_openface}
+                              "openface": parse_openface, "video": parse_video, "images": parse_images}
 
 
 def register_parser(kind: str, parser: Parser) -> None:

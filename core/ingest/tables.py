@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.ingest.records import RowError
-from core.rules import normalise
+from core.rules import normalise, to_unit
 from core.taxonomy import LabelError, Taxonomy
 
 csv.field_size_limit(10_000_000)
@@ -20,7 +20,9 @@ class TableError(ValueError):
 
 def open_table(path: Path, *, required: list[str], strip_headers: bool = True
                ) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    """Header and (line number, row) pairs of a CSV/TSV; the delimiter is sniffed."""
+    """Header and (line number, row) pairs of a CSV/TSV (delimiter sniffed) or a Parquet file."""
+    if path.suffix.lower() == ".parquet":
+        return _open_parquet(path, required)
     try:
         fh = path.open("r", encoding="utf-8-sig", newline="")
         sample = fh.read(64 * 1024)
@@ -62,6 +64,25 @@ def open_table(path: Path, *, required: list[str], strip_headers: bool = True
     return header, rows()
 
 
+def _open_parquet(path: Path, required: list[str]):
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types
+        raise TableError(f"{path.name}: not a readable Parquet file ({exc})") from None
+    header = [str(c) for c in frame.columns]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise TableError(f"{path.name}: missing column(s) {', '.join(missing)}")
+
+    def rows():
+        for i, rec in enumerate(frame.itertuples(index=False), start=2):
+            yield i, {h: "" if pd.isna(v) else str(v) for h, v in zip(header, rec)}
+
+    return header, rows()
+
+
 def is_missing(cell: str | None) -> bool:
     return cell is None or cell.strip().lower() in MISSING
 
@@ -94,8 +115,8 @@ def parse_labels(row: dict[str, str], taxonomy: Taxonomy, *, va_scale: str, stre
             continue
         try:
             v = parse_float(cell, name)
-            lo_hi = normalise(v, scale, what=name)
-            values[name] = lo_hi if name != "stress" else (lo_hi + 1.0) / 2.0
+            values[name] = (to_unit(v, scale, what=name) if name == "stress"
+                            else normalise(v, scale, what=name))
             raw[name] = v
         except LabelError as exc:
             errors.append(RowError(file, line, name, str(exc)))

