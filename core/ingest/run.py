@@ -18,7 +18,7 @@ from core.ingest.openface_import import parse_openface
 from core.ingest.records import ImportFailed, ImportReport, PendingSample, RowError
 from core.rules import DerivationRules
 from core.store.datasets import dataset_taxonomy, get_or_create_dataset
-from core.store.db import read_session, write_session
+from core.store.db import get_engine, optimize, read_session, write_session
 from core.store.models import Dataset, Media
 from core.taxonomy import Taxonomy, get_taxonomy
 
@@ -74,6 +74,11 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
     except BaseException:
         ctx.blobs.discard_new()  # files named by content nobody references now
         raise
+    # skipped rows may have stored a crop before their label failed: drop those orphans
+    ctx.blobs.discard_new(keep={p.crop_sha256 for p in pending} | {m["sha256"] for m in ctx.media}
+                          | {"\x00"})  # never empty: an empty `keep` would discard everything
+    if counts["added"] > 1000:
+        optimize(get_engine(db_url))
     report.added, report.existing = counts["added"], counts["existing"]
     report.relabelled = counts["relabelled"]
     report.flagged = sum(1 for p in pending if p.flag)

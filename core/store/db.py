@@ -90,6 +90,18 @@ def read_session(url: str | None = None) -> Session:
     return session_factory(url)()
 
 
+def optimize(engine: Engine | None = None) -> None:
+    """Refresh the query planner's statistics after bulk changes (SQLite `PRAGMA optimize`)."""
+    engine = engine or get_engine()
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("PRAGMA optimize")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE samples")
+
+
 def dispose_all() -> None:
     with _LOCK:
         for engine in _ENGINES.values():

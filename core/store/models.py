@@ -88,6 +88,7 @@ class Sample(Base):
 
     __table_args__ = (
         UniqueConstraint("dataset_id", "crop_sha256", name="uq_samples_dataset_crop"),
+        Index("ix_samples_ds_id", "dataset_id", "id"),
         Index("ix_samples_ds_split_id", "dataset_id", "split", "id"),
         Index("ix_samples_ds_emotion_id", "dataset_id", "cur_emotion", "id"),
         Index("ix_samples_ds_source_id", "dataset_id", "cur_source", "id"),

@@ -1,0 +1,79 @@
+"""Save and load model checkpoints that carry their own config (loaded with weights_only=True)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.model.config import ModelConfig
+from core.model.net import AffectNet, build_model
+
+FORMAT = "affectlab-model/1"
+
+
+def _plain(value: object, where: str) -> object:
+    """Convert to types torch.load(weights_only=True) accepts; refuse anything else."""
+    if value is None or isinstance(value, torch.Tensor):
+        return value
+    for kind in (bool, int, float, str):  # also subclasses (np.float64, TorchVersion) -> plain
+        if isinstance(value, kind):
+            return kind(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise TypeError(f"{where} holds a {type(value).__name__}, which a weights_only checkpoint "
+                    "cannot store; pass plain numbers, strings, lists and dicts")
+
+
+def save_checkpoint(path: str | Path, model: AffectNet, config: ModelConfig | None = None, *,
+                    metrics: dict | None = None, extra: dict | None = None) -> Path:
+    """Write {format, config, state_dict, metrics, extra, created} atomically (tmp + replace)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config = config or model.config
+    payload = {
+        "format": FORMAT,
+        "config": config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "metrics": _plain(metrics or {}, "metrics"),
+        "extra": _plain(extra or {}, "extra"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "torch_version": str(torch.__version__),
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"
+                    ) -> tuple[AffectNet, ModelConfig, dict]:
+    """Rebuild the model from the checkpoint's own config; returns (model in eval mode, config,
+    meta = every other entry: format, metrics, extra, created, torch_version)."""
+    payload = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not an AffectLab checkpoint ({FORMAT})")
+    config = ModelConfig.from_dict(payload["config"])
+    model = build_model(config)
+    model.load_state_dict(payload["state_dict"])
+    model.to(map_location).eval()
+    meta = {k: v for k, v in payload.items() if k not in ("config", "state_dict")}
+    return model, config, meta

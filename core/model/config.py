@@ -1,0 +1,71 @@
+"""ModelConfig: everything a checkpoint needs to rebuild its model, label map and preprocessing."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass, field, fields
+
+from core.taxonomy import AFFECTNET8
+
+HEADS = ("emotion", "va", "stress")
+IMAGENET_MEAN = [0.485, 0.456, 0.406]  # RGB, on [0, 1]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+# Per-backbone input defaults, applied by ModelConfig.for_backbone.
+BACKBONE_DEFAULTS: dict[str, dict] = {
+    # Keras mini-Xception: 64x64 gray, (x/255 - 0.5) / 0.5, i.e. [-1, 1]
+    "mini_xception": {"input_size": 64, "channels": 1, "mean": [0.5], "std": [0.5]},
+    "resnet18": {"input_size": 112, "channels": 3, "mean": IMAGENET_MEAN, "std": IMAGENET_STD},
+    "mobilenet_v2": {"input_size": 112, "channels": 3, "mean": IMAGENET_MEAN,
+                     "std": IMAGENET_STD},
+}
+
+
+@dataclass
+class ModelConfig:
+    backbone: str = "mini_xception"  # key of core.model.net.BACKBONES
+    classes: list[str] = field(default_factory=lambda: list(AFFECTNET8))  # emotion logit order
+    multi_label: bool = False  # True: independent sigmoids per class instead of one softmax
+    input_size: int = 64  # square side in pixels the crops are resized to
+    channels: int = 1  # 1 = gray, 3 = RGB (preprocess converts from BGR)
+    mean: list[float] = field(default_factory=lambda: [0.5])  # per channel, on [0, 1]
+    std: list[float] = field(default_factory=lambda: [0.5])
+    extra_targets: list[str] = field(default_factory=list)  # extra scalar regression heads
+    # per head: True = trained on labels, False = a prior (untrained head; use core.model.prior)
+    trained: dict[str, bool] = field(default_factory=lambda: {h: False for h in HEADS})
+    widths: list[int] | None = None  # backbone channel widths; None = the backbone's default
+    width_mult: float = 1.0  # scales the widths (resnet18 / mobilenet_v2)
+    dropout: float = 0.0  # before the linear heads
+    source: str = ""  # where the weights came from (free text, shown in the UI)
+
+    def __post_init__(self) -> None:
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            raise ValueError(f"mean/std need {self.channels} values, got {self.mean}/{self.std}")
+        if len(set(self.classes)) != len(self.classes) or not self.classes:
+            raise ValueError(f"classes must be non-empty and unique: {self.classes}")
+        self.trained = {h: bool(self.trained.get(h, False)) for h in HEADS} | {
+            k: bool(v) for k, v in self.trained.items() if k not in HEADS}
+
+    @classmethod
+    def for_backbone(cls, backbone: str, **overrides) -> ModelConfig:
+        """A config with the backbone's input defaults, then the overrides."""
+        if backbone not in BACKBONE_DEFAULTS:
+            raise KeyError(f"unknown backbone {backbone!r}; known: {sorted(BACKBONE_DEFAULTS)}")
+        return cls(backbone=backbone, **{**BACKBONE_DEFAULTS[backbone], **overrides})
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able types only (loads under torch.load(weights_only=True))."""
+        d = asdict(self)
+        for key in ("classes", "mean", "std", "extra_targets"):
+            d[key] = list(d[key])
+        d["mean"] = [float(v) for v in d["mean"]]
+        d["std"] = [float(v) for v in d["std"]]
+        d["widths"] = None if self.widths is None else [int(w) for w in self.widths]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            warnings.warn(f"ModelConfig ignores unknown keys {unknown}", stacklevel=2)
+        return cls(**{k: v for k, v in d.items() if k in known})
