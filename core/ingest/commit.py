@@ -26,11 +26,12 @@ def _existing(session: Session, dataset_id: int, shas: Sequence[str]) -> dict[st
     return found
 
 
-def _latest_imported(session: Session, sample_ids: list[int]) -> dict[int, Annotation]:
+def _latest_imported(session: Session, sample_ids: list[int], source: str = "imported"
+                     ) -> dict[int, Annotation]:
     latest: dict[int, Annotation] = {}
     for i in range(0, len(sample_ids), CHUNK):
         for a in session.scalars(select(Annotation).where(
-                Annotation.sample_id.in_(sample_ids[i:i + CHUNK]), Annotation.source == "imported")
+                Annotation.sample_id.in_(sample_ids[i:i + CHUNK]), Annotation.source == source)
                 .order_by(Annotation.id)):
             latest[a.sample_id] = a
     return latest
@@ -60,6 +61,25 @@ def _label_rows(sample_id: int, p: PendingSample, rules: DerivationRules | None)
         if any(v is not None for v in derived.values()):
             rows.append({"sample_id": sample_id, "source": "derived",
                          "raw": {"rules": rules.to_dict()}, "emotion": None, **derived})
+    return rows
+
+
+def _rederived_rows(session: Session, items: list[tuple[int, PendingSample]],
+                    rules: DerivationRules | None) -> list[dict]:
+    """Derived labels for samples whose imported emotion changed: the new emotion's, replacing
+    (undoing) the previous derived row so labels derived from the old emotion stop showing."""
+    prev = _latest_imported(session, [sid for sid, _ in items], source="derived")
+    rows = []
+    for sid, p in items:
+        new = _label_rows(sid, p, rules)[1:]
+        old = prev.get(sid)
+        if old is not None:
+            row = new[0] if new else {"sample_id": sid, "source": "derived", "emotion": None,
+                                      "valence": None, "arousal": None, "stress": None}
+            row.update(raw={"rules": rules.to_dict() if rules else None, "undo": old.id},
+                       supersedes_id=old.id)
+            new = [row]
+        rows += new
     return rows
 
 
@@ -102,6 +122,7 @@ def commit_samples(session: Session, dataset: Dataset, records: list[PendingSamp
     relabelled = 0
     latest = _latest_imported(session, list(existing.values()))
     touched = []
+    rederive: list[tuple[int, PendingSample]] = []
     for sha, sid in existing.items():
         p = unique[sha]
         old = latest.get(sid)
@@ -111,6 +132,9 @@ def commit_samples(session: Session, dataset: Dataset, records: list[PendingSamp
             label_rows.append(row)
             touched.append(sid)
             relabelled += 1
+            if rules is not None and p.emotion is not None and (old is None or old.emotion != p.emotion):
+                rederive.append((sid, p))
+    label_rows += _rederived_rows(session, rederive, rules)
     ann_ids: list[int] = []
     for i in range(0, len(label_rows), CHUNK):
         ann_ids += session.execute(insert(Annotation).returning(Annotation.id, sort_by_parameter_order=True),

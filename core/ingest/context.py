@@ -18,6 +18,7 @@ class ImportContext:
     media: list[dict[str, Any]] = field(default_factory=list)  # Media rows to create
     options: dict[str, Any] = field(default_factory=dict)
     progress: Callable[[int, int | None], None] | None = None  # (done, total)
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count (not errors)
     done: int = 0
     total: int | None = None
 
@@ -25,6 +26,9 @@ class ImportContext:
         self.done += n
         if self.progress is not None:
             self.progress(self.done, self.total)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
     def rel(self, path: Path) -> str:
         """A path as shown in error messages: relative to the import root where possible."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from core.faces.io import ImageError, decode_image
 from core.ingest.context import ImportContext
-from core.ingest.files import BadImageError, UnsafePathError, decode_image, resolve_inside
+from core.ingest.files import UnsafePathError, resolve_inside
 from core.ingest.records import PendingSample, RowError
 from core.ingest.tables import TableError, is_missing, open_table, parse_float, parse_labels
 from core.taxonomy import LabelError
@@ -19,14 +20,14 @@ def read_crop_file(ctx: ImportContext, name: str, file: str, line: int | None
     try:
         path = resolve_inside(ctx.root, name)
         data = path.read_bytes()
-        decode_image(data, name)
+        decode_image(data, name=name)
     except UnsafePathError as exc:
         return RowError(file, line, "image_path", str(exc))
     except FileNotFoundError:
         return RowError(file, line, "image_path", f"image {name!r} does not exist")
     except (IsADirectoryError, PermissionError, OSError) as exc:
         return RowError(file, line, "image_path", f"cannot read {name!r}: {exc.strerror or exc}")
-    except BadImageError as exc:
+    except ImageError as exc:
         return RowError(file, line, "image_path", str(exc))
     return ctx.blobs.put("crops", data, Path(name).suffix or ".img")
 

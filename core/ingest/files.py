@@ -77,35 +77,3 @@ class BlobStore:
             path.unlink(missing_ok=True)
         self.created.clear()
 
-
-MAX_PIXELS = 50_000_000  # decompression-bomb guard: larger images are refused before decoding
-
-
-class BadImageError(ValueError):
-    """A file that is not a readable image (empty, truncated, not an image, too large)."""
-
-
-def decode_image(data: bytes, name: str = "image") -> np.ndarray:
-    """Decode image bytes to BGR uint8; the header is checked for size before any decoding."""
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    if not data:
-        raise BadImageError(f"{name}: file is empty (0 bytes)")
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-            if w * h > MAX_PIXELS or w <= 0 or h <= 0:
-                raise BadImageError(f"{name}: {w}x{h} pixels exceeds the limit of {MAX_PIXELS:,} pixels")
-            im.load()  # full decode: truncated data raises here
-            rgb = np.asarray(im.convert("RGB"))
-    except BadImageError:
-        raise
-    except UnidentifiedImageError:
-        raise BadImageError(f"{name}: not an image file (unrecognised format)") from None
-    except Image.DecompressionBombError:
-        raise BadImageError(f"{name}: image dimensions are too large (decompression bomb?)") from None
-    except Exception as exc:  # noqa: BLE001 - PIL raises many types for broken data
-        raise BadImageError(f"{name}: image data is corrupt or truncated ({exc})") from None
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)

@@ -82,12 +82,12 @@ def parse_fer2013(path: Path, ctx: ImportContext) -> Iterator[PendingSample | Ro
                                        "(Training, PublicTest or PrivateTest)"))
         try:
             pixels = np.array(row["pixels"].split(), dtype=np.int64)
-        except ValueError:
-            pixels = np.zeros(0)
+        except (ValueError, OverflowError):
+            pixels = None
             errors.append(RowError(path.name, line, "pixels", "pixels are not whole numbers"))
-        if pixels.size and pixels.size != 48 * 48:
+        if pixels is not None and pixels.size != 48 * 48:
             errors.append(RowError(path.name, line, "pixels", f"{pixels.size} values, expected 2304 (48x48)"))
-        elif pixels.size and (pixels.min() < 0 or pixels.max() > 255):
+        elif pixels is not None and (pixels.min() < 0 or pixels.max() > 255):
             errors.append(RowError(path.name, line, "pixels", "values outside 0..255"))
         if errors:
             yield from errors

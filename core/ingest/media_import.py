@@ -8,8 +8,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from core.faces.io import ImageError, decode_image
 from core.ingest.context import ImportContext
-from core.ingest.files import BadImageError, decode_image
 from core.ingest.folder_import import IMAGE_EXTS
 from core.ingest.records import PendingSample, RowError
 from core.taxonomy import LabelError
@@ -80,9 +80,9 @@ def parse_images(path: Path, ctx: ImportContext) -> Iterator[PendingSample | Row
         rel = ctx.rel(file)
         try:
             if file.stat().st_size > MAX_MEDIA_BYTES:
-                raise BadImageError(f"{rel}: file is larger than {MAX_MEDIA_BYTES >> 20} MiB")
-            frame = decode_image(file.read_bytes(), rel)
-        except (BadImageError, OSError) as exc:
+                raise ImageError(f"{rel}: file is larger than {MAX_MEDIA_BYTES >> 20} MiB")
+            frame = decode_image(file.read_bytes(), name=rel)
+        except (ImageError, OSError) as exc:
             yield RowError(rel, None, "image", str(exc))
             continue
         sha = _store_media(ctx, file, "image", width=frame.shape[1], height=frame.shape[0])
@@ -90,8 +90,9 @@ def parse_images(path: Path, ctx: ImportContext) -> Iterator[PendingSample | Row
                                     timestamp=None, emotion=_emotion_of_folder(file, ctx),
                                     subject=ctx.options.get("subject"))
         if not samples:
-            ctx.options["no_face"] = ctx.options.get("no_face", 0) + 1
-            if not ctx.options.get("allow_no_face", path.is_dir()):
+            if ctx.options.get("allow_no_face", path.is_dir()):
+                ctx.skip("image without a face")
+            else:
                 yield RowError(rel, None, "image", "no face found")
         yield from samples
 

@@ -65,7 +65,7 @@ def parse_openface(path: Path, ctx: ImportContext) -> Iterator[PendingSample | R
                 yield RowError(rel_csv, line, str(exc).split(" ")[0], str(exc))
                 continue
             if success != 1:
-                ctx.options["skipped"] = ctx.options.get("skipped", 0) + 1
+                ctx.skip("OpenFace success=0")
                 continue  # OpenFace failed to track this frame: kept out
             crop = (csv_path.parent / aligned / f"frame_det_{face:02d}_{frame:06d}.bmp")
             stored = read_crop_file(ctx, ctx.rel(crop), rel_csv, line)

@@ -56,13 +56,14 @@ class ImportReport:
     existing: int = 0  # already in the dataset (same crop content)
     relabelled: int = 0  # existing samples whose imported label changed
     flagged: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # kept out on purpose, by reason
     errors: list[RowError] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "kind": self.kind, "path": self.path, "rows": self.rows,
                 "added": self.added, "existing": self.existing, "relabelled": self.relabelled,
-                "flagged": self.flagged, "invalid": len(self.errors),
+                "flagged": self.flagged, "skipped": self.skipped, "invalid": len(self.errors),
                 "errors": [e.to_dict() for e in self.errors], "seconds": round(self.seconds, 3)}
 
 

@@ -82,6 +82,7 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
     report.added, report.existing = counts["added"], counts["existing"]
     report.relabelled = counts["relabelled"]
     report.flagged = sum(1 for p in pending if p.flag)
+    report.skipped = dict(ctx.skipped)
     report.seconds = time.perf_counter() - started
     return report
 

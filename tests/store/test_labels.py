@@ -6,8 +6,14 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from core.store.labels import (ConflictError, LabelValueError, compute_current, edit_label,
-                               label_history, undo_last)
+from core.store.labels import (
+    ConflictError,
+    LabelValueError,
+    compute_current,
+    edit_label,
+    label_history,
+    undo_last,
+)
 from core.store.models import Annotation, Sample
 from tests.store.seed import seed_samples
 

