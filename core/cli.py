@@ -41,7 +41,7 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
     rules = DerivationRules(stress=None if args.no_derive else DerivationRules().stress,
                             va_table=None if args.no_derive else args.derive_va)
     options = {"va_scale": args.va_scale, "min_confidence": args.min_confidence,
-               "fps": args.fps, "frames": args.frames}
+               "fps": args.fps, "frames": args.frames, "detector": args.detector}
     bar, update = _progress(f"import {args.kind}")
     try:
         report = import_path(args.kind, args.path, dataset=args.dataset, taxonomy=taxonomy,
@@ -151,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--min-confidence", type=float, default=0.8, help="OpenFace: flag frames below")
     sp.add_argument("--fps", type=float, default=None, help="video: frames sampled per second")
     sp.add_argument("--frames", type=int, default=None, help="video: N evenly spaced frames per clip")
+    sp.add_argument("--detector", choices=["short", "full", "both"], default=None,
+                    help="video/images: BlazeFace range (default: short for video, both for images)")
     sp = verb("stats", cmd_stats, "class distribution per split")
     sp.add_argument("--dataset", required=True)
     sp = verb("split", cmd_split, "stratified, subject-grouped split")

@@ -9,7 +9,8 @@ from typing import Any
 from core.assets import asset_path
 from core.ingest import import_path
 from core.store.datasets import require_dataset
-from core.store.db import read_session
+from core.splits import split_dataset
+from core.store.db import read_session, write_session
 from core.store.queries import dataset_stats
 
 DEMO = "demo"
@@ -47,6 +48,8 @@ def prepare_demo(*, force: bool = False, progress=None) -> dict[str, Any]:
             for name, fps in VIDEOS.items():
                 reports.append(import_path("video", asset_path(name), dataset=DEMO, progress=progress,
                                            options={"fps": fps}))
+        with write_session() as s, s.begin():
+            split_dataset(s, require_dataset(s, DEMO).id, "70/15/15", seed=0)
     with read_session() as s:
         stats = dataset_stats(s, require_dataset(s, DEMO).id)
     stats["dataset"] = DEMO
