@@ -37,7 +37,9 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
     from core.rules import DerivationRules
     from core.taxonomy import get_taxonomy
 
-    taxonomy = get_taxonomy(args.taxonomy, args.classes.split(",") if args.classes else None)
+    taxonomy = None  # an existing dataset keeps its own; a new one defaults to AffectNet-8
+    if args.taxonomy or args.classes:
+        taxonomy = get_taxonomy(args.taxonomy or "custom", args.classes.split(",") if args.classes else None)
     rules = DerivationRules(stress=None if args.no_derive else DerivationRules().stress,
                             va_table=None if args.no_derive else args.derive_va)
     options = {"va_scale": args.va_scale, "min_confidence": args.min_confidence,
@@ -142,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("path")
     sp.add_argument("--dataset", required=True)
     sp.add_argument("--skip-invalid", action="store_true", help="import valid rows, report the rest")
-    sp.add_argument("--taxonomy", default="affectnet8", help="affectnet8, fer7 or a custom name")
+    sp.add_argument("--taxonomy", default=None,
+                    help="affectnet8 (default for a new dataset), fer7, or a name for --classes")
     sp.add_argument("--classes", help="comma-separated class list for a custom taxonomy")
     sp.add_argument("--va-scale", default="-1..1", help="source V/A scale, e.g. 1..9, 0..1, 1..2")
     sp.add_argument("--derive-va", choices=["openface", "circumplex"], default=None,

@@ -36,3 +36,14 @@ def read(env):
     from core.store.db import read_session
 
     return read_session
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """LiteRT prints INFO lines from C++ destructors at exit; keep them after pytest's summary
+    out of the output, so the summary stays the last line."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)

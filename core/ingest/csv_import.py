@@ -14,6 +14,11 @@ from core.taxonomy import LabelError
 SPLITS = {"train", "val", "test", "pretrain", "labelled", "ssl", "classifier", "finetune"}
 
 
+def unquote_formula(text: str) -> str:
+    """Undo the export's formula neutralising ("'=x" -> "=x"), so export -> import is lossless."""
+    return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r" else text
+
+
 def read_crop_file(ctx: ImportContext, name: str, file: str, line: int | None
                    ) -> tuple[str, str] | RowError:
     """Validate an image named in an import file and store it as a crop; (sha, rel) or an error."""
@@ -67,7 +72,7 @@ def parse_csv(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowErr
             yield from errors
             continue
         sha, rel = stored
-        subject = None if is_missing(row.get("subject")) else row["subject"].strip()
+        subject = None if is_missing(row.get("subject")) else unquote_formula(row["subject"].strip())
         yield PendingSample(crop_sha256=sha, crop_path=rel, source_path=row["image_path"].strip(),
                             raw=raw or None, subject=subject, split=split, quality=quality,
                             **values)

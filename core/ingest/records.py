@@ -60,10 +60,15 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     seconds: float = 0.0
 
+    @property
+    def invalid_rows(self) -> int:
+        """Distinct bad rows (a row with two bad fields has two errors but counts once)."""
+        return len({(e.file, e.line if e.line is not None else id(e)) for e in self.errors})
+
     def to_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "kind": self.kind, "path": self.path, "rows": self.rows,
                 "added": self.added, "existing": self.existing, "relabelled": self.relabelled,
-                "flagged": self.flagged, "skipped": self.skipped, "invalid": len(self.errors),
+                "flagged": self.flagged, "skipped": self.skipped, "invalid": self.invalid_rows,
                 "errors": [e.to_dict() for e in self.errors], "seconds": round(self.seconds, 3)}
 
 
@@ -74,5 +79,6 @@ class ImportFailed(RuntimeError):
         self.report = report
         lines = "\n".join(f"  {e}" for e in report.errors[:200])
         more = f"\n  ... and {len(report.errors) - 200} more" if len(report.errors) > 200 else ""
-        super().__init__(f"{len(report.errors)} invalid row(s) in {report.path}; nothing was "
+        super().__init__(f"{report.invalid_rows} invalid row(s) ({len(report.errors)} error(s)) in "
+                         f"{report.path}; nothing was "
                          f"imported (use --skip-invalid to import the valid rows):\n{lines}{more}")

@@ -32,8 +32,28 @@ def register_parser(kind: str, parser: Parser) -> None:
 
 
 def _taxonomy_for(session: Session, dataset: str, taxonomy: Taxonomy | None) -> Taxonomy | None:
+    """The dataset's own taxonomy; asking for a different one on an existing dataset is an error."""
     ds = session.scalar(select(Dataset).where(Dataset.name == dataset))
-    return dataset_taxonomy(ds) if ds is not None else taxonomy
+    if ds is None:
+        return taxonomy
+    own = dataset_taxonomy(ds)
+    if taxonomy is not None and tuple(taxonomy.classes) != own.classes:
+        raise ValueError(f"dataset {dataset!r} uses taxonomy {own.name} ({', '.join(own.classes)}); "
+                         f"it cannot import with {taxonomy.name}")
+    return own
+
+
+def _conflicting_duplicates(pending: list[PendingSample]) -> list[RowError]:
+    """The same image twice in one import with different labels is ambiguous: an error."""
+    first: dict[str, PendingSample] = {}
+    errors = []
+    fields = ("emotion", "valence", "arousal", "stress")
+    for p in pending:
+        seen = first.setdefault(p.crop_sha256, p)
+        if seen is not p and any(getattr(seen, f) != getattr(p, f) for f in fields):
+            errors.append(RowError(p.source_path, None, "emotion",
+                                   f"same image content as {seen.source_path} but a different label"))
+    return errors
 
 
 def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy | None = None,
@@ -65,6 +85,7 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
             else:
                 pending.append(item)
         report.rows = ctx.done
+        report.errors += _conflicting_duplicates(pending)
         if report.errors and not skip_invalid:
             raise ImportFailed(report)
         with write_session(db_url) as s, s.begin():
@@ -75,8 +96,7 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
         ctx.blobs.discard_new()  # files named by content nobody references now
         raise
     # skipped rows may have stored a crop before their label failed: drop those orphans
-    ctx.blobs.discard_new(keep={p.crop_sha256 for p in pending} | {m["sha256"] for m in ctx.media}
-                          | {"\x00"})  # never empty: an empty `keep` would discard everything
+    ctx.blobs.discard_new(keep={p.crop_sha256 for p in pending} | {m["sha256"] for m in ctx.media})
     if counts["added"] > 1000:
         optimize(get_engine(db_url))
     report.added, report.existing = counts["added"], counts["existing"]

@@ -96,6 +96,8 @@ class Sample(Base):
     cur_sources: Mapped[dict[str, Any] | None]  # field -> source it came from
     cur_annotator_id: Mapped[int | None]
     has_prediction: Mapped[bool] = mapped_column(default=False)
+    pred_emotion: Mapped[str | None] = mapped_column(String(50))  # latest prediction, cached
+    pred_confidence: Mapped[optfloat]
 
     __table_args__ = (
         UniqueConstraint("dataset_id", "crop_sha256", name="uq_samples_dataset_crop"),

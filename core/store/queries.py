@@ -23,6 +23,7 @@ class SampleFilter:
     arousal: Range | None = None
     quality: Range | None = None
     has_prediction: bool | None = None
+    disagreement: bool = False  # the latest prediction's emotion differs from the current label
     sample_ids: list[int] | None = None  # e.g. points selected on a plot
 
     def where(self) -> list[Any]:
@@ -46,6 +47,9 @@ class SampleFilter:
                 conds.append(col.between(float(rng[0]), float(rng[1])))
         if self.has_prediction is not None:
             conds.append(Sample.has_prediction.is_(self.has_prediction))
+        if self.disagreement:
+            conds += [Sample.pred_emotion.is_not(None), Sample.cur_emotion.is_not(None),
+                      Sample.pred_emotion != Sample.cur_emotion]
         if self.sample_ids is not None:
             conds.append(Sample.id.in_(self.sample_ids))
         return conds

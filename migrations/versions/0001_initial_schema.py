@@ -3,7 +3,7 @@
 Revision ID: 0001
 Revises: 
 Created by autogenerate; edited for the samples/annotations FK cycle.
-Create Date: 2026-11-23 11:53:43.401667
+Create Date: 2026-11-23 12:08:58.648186
 """
 from alembic import op
 import sqlalchemy as sa
@@ -107,6 +107,8 @@ def upgrade() -> None:
     sa.Column('cur_sources', sa.JSON(), nullable=True),
     sa.Column('cur_annotator_id', sa.Integer(), nullable=True),
     sa.Column('has_prediction', sa.Boolean(), nullable=False),
+    sa.Column('pred_emotion', sa.String(length=50), nullable=True),
+    sa.Column('pred_confidence', sa.Float(), nullable=True),
     *_cur_annotation_fk_inline(),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_samples_dataset_id_datasets'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['media_id'], ['media.id'], name=op.f('fk_samples_media_id_media')),
@@ -116,10 +118,10 @@ def upgrade() -> None:
     with op.batch_alter_table('samples', schema=None) as batch_op:
         batch_op.create_index('ix_samples_ds_annotator_id', ['dataset_id', 'cur_annotator_id', 'id'], unique=False)
         batch_op.create_index('ix_samples_ds_emotion_id', ['dataset_id', 'cur_emotion', 'id'], unique=False)
+        batch_op.create_index('ix_samples_ds_id', ['dataset_id', 'id'], unique=False)
         batch_op.create_index('ix_samples_ds_pred_id', ['dataset_id', 'has_prediction', 'id'], unique=False)
         batch_op.create_index('ix_samples_ds_quality', ['dataset_id', 'quality'], unique=False)
         batch_op.create_index('ix_samples_ds_source_id', ['dataset_id', 'cur_source', 'id'], unique=False)
-        batch_op.create_index('ix_samples_ds_id', ['dataset_id', 'id'], unique=False)
         batch_op.create_index('ix_samples_ds_split_id', ['dataset_id', 'split', 'id'], unique=False)
         batch_op.create_index('ix_samples_ds_valence', ['dataset_id', 'cur_valence'], unique=False)
         batch_op.create_index('ix_samples_media', ['media_id', 'frame_index'], unique=False)
@@ -217,10 +219,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_samples_media')
         batch_op.drop_index('ix_samples_ds_valence')
         batch_op.drop_index('ix_samples_ds_split_id')
-        batch_op.drop_index('ix_samples_ds_id')
         batch_op.drop_index('ix_samples_ds_source_id')
         batch_op.drop_index('ix_samples_ds_quality')
         batch_op.drop_index('ix_samples_ds_pred_id')
+        batch_op.drop_index('ix_samples_ds_id')
         batch_op.drop_index('ix_samples_ds_emotion_id')
         batch_op.drop_index('ix_samples_ds_annotator_id')
 
