@@ -39,11 +39,12 @@ def read(env):
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """LiteRT prints INFO lines from C++ destructors at exit; keep them after pytest's summary
-    out of the output, so the summary stays the last line."""
+    """LiteRT prints INFO lines from C++ destructors when the face models close at exit; silence
+    fd 2 just before that (after pytest restored it), so pytest's summary stays the last line."""
     import os
-    import sys
+    import threading
 
-    sys.stderr.flush()
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+    def _quiet() -> None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+
+    threading._register_atexit(_quiet)  # runs before the face models' own exit hooks
