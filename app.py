@@ -9,15 +9,17 @@ from core.demo import demo_exists, prepare_demo
 st.set_page_config(page_title="AffectLab", layout="wide")
 
 
-@st.cache_resource(show_spinner=False)
 def _demo_ready() -> bool:
-    """Build the demo dataset once per server process if the store has none."""
-    if demo_exists():
+    """Build the demo dataset if the store has none (checked once per browser session)."""
+    if st.session_state.get("demo_ready") or demo_exists():
+        st.session_state["demo_ready"] = True
         return True
     with st.status("Preparing the demo dataset (first start only)...", expanded=True) as status:
         bar = st.progress(0.0)
         prepare_demo(progress=lambda done, total: bar.progress(min(1.0, done / total) if total else 0.0))
         status.update(label="Demo dataset ready", state="complete")
+    st.session_state["demo_ready"] = True
+    st.cache_data.clear()
     return True
 
 
@@ -30,6 +32,9 @@ with st.sidebar:
     st.session_state.setdefault("annotator", "anonymous")
     st.text_input("Annotator", key="annotator", help="Recorded with every label you save")
 
-nav = st.navigation([st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:",
-                             default=True)])
+nav = st.navigation([
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/browse.py", title="Browse", icon=":material/grid_view:"),
+    st.Page("pages/relabel.py", title="Relabel", icon=":material/edit:"),
+])
 nav.run()

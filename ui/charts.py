@@ -20,3 +20,19 @@ def class_balance_figure(emotion_by_split: dict[str, dict[str, int]], classes: l
 
 def source_counts(by_source: dict[str, Any]) -> dict[str, int]:
     return {k: int(v) for k, v in sorted(by_source.items())}
+
+
+def va_scatter_figure(points: list[tuple]) -> go.Figure:
+    """Current V/A labels, one colour per emotion; customdata carries the sample id."""
+    fig = go.Figure()
+    by_emotion: dict[str, list[tuple]] = {}
+    for sid, v, a, e in points:
+        by_emotion.setdefault(e or "none", []).append((sid, v, a))
+    for emotion, rows in sorted(by_emotion.items()):
+        fig.add_scattergl(x=[r[1] for r in rows], y=[r[2] for r in rows], mode="markers", name=emotion,
+                          customdata=[[r[0]] for r in rows], marker={"size": 6, "opacity": 0.7},
+                          hovertemplate="#%{customdata[0]} v %{x:.2f} a %{y:.2f}")
+    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10}, dragmode="lasso",
+                      xaxis={"range": [-1.05, 1.05], "title": "valence"},
+                      yaxis={"range": [-1.05, 1.05], "title": "arousal", "scaleanchor": "x"})
+    return fig

@@ -20,3 +20,38 @@ def datasets() -> list[dict[str, Any]]:
 def stats(dataset_id: int) -> dict[str, Any]:
     with read_session() as s:
         return dataset_stats(s, dataset_id)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def annotators() -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from core.store.models import Annotator
+
+    with read_session() as s:
+        return [{"id": a.id, "name": a.name} for a in s.scalars(select(Annotator).order_by(Annotator.name))]
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def page(flt_key: str, _flt: Any, after_id: int | None, limit: int) -> list[dict[str, Any]]:
+    """One page of samples as plain dicts (cached per filter + cursor for a few seconds)."""
+    from core.store.queries import page_samples
+
+    with read_session() as s:
+        return [sample_dict(x) for x in page_samples(s, _flt, limit=limit, after_id=after_id)]
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def count(flt_key: str, _flt: Any, cap: int) -> int:
+    from core.store.queries import count_samples
+
+    with read_session() as s:
+        return count_samples(s, _flt, cap=cap)
+
+
+def sample_dict(x: Any) -> dict[str, Any]:
+    return {"id": x.id, "crop_path": x.crop_path, "emotion": x.cur_emotion, "valence": x.cur_valence,
+            "arousal": x.cur_arousal, "stress": x.cur_stress, "source": x.cur_source,
+            "sources": x.cur_sources or {}, "split": x.split, "quality": x.quality,
+            "pred_emotion": x.pred_emotion, "pred_confidence": x.pred_confidence,
+            "subject": x.subject, "head": x.cur_annotation_id}

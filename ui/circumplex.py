@@ -1,0 +1,69 @@
+"""The valence/arousal circumplex you click: plotly figure, selection handling, fine sliders."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.rules import VA_CIRCUMPLEX
+
+GRID = np.round(np.linspace(-1, 1, 41), 3)  # clickable points every 0.05
+
+
+def circumplex_figure(valence: float | None, arousal: float | None, *,
+                      prototypes: dict[str, tuple[float, float]] | None = None,
+                      height: int = 380) -> go.Figure:
+    """A V/A plane: an invisible grid of clickable points, emotion prototypes, the current point."""
+    gx, gy = np.meshgrid(GRID, GRID)
+    fig = go.Figure()
+    fig.add_scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name="click to set",
+                    marker={"size": 9, "opacity": 0.02, "color": "#888"}, hoverinfo="x+y",
+                    showlegend=False)
+    protos = prototypes if prototypes is not None else VA_CIRCUMPLEX
+    fig.add_scatter(x=[v for v, _ in protos.values()], y=[a for _, a in protos.values()],
+                    mode="markers+text", text=[k.capitalize() for k in protos], textposition="top center",
+                    marker={"size": 8, "color": "#999", "symbol": "diamond"}, hoverinfo="text",
+                    showlegend=False)
+    theta = np.linspace(0, 2 * np.pi, 200)
+    fig.add_scatter(x=np.cos(theta), y=np.sin(theta), mode="lines", line={"color": "#ccc", "width": 1},
+                    hoverinfo="skip", showlegend=False)
+    if valence is not None and arousal is not None:
+        fig.add_scatter(x=[valence], y=[arousal], mode="markers", name="label",
+                        marker={"size": 16, "color": "#e4572e", "line": {"width": 2, "color": "white"}},
+                        showlegend=False, hoverinfo="x+y")
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, dragmode="select",
+                      xaxis={"range": [-1.1, 1.1], "title": "valence", "zeroline": True},
+                      yaxis={"range": [-1.1, 1.1], "title": "arousal", "zeroline": True,
+                             "scaleanchor": "x"})
+    return fig
+
+
+def va_from_selection(event: Any) -> tuple[float, float] | None:
+    """The clicked point of a plotly selection event on the grid (first point), if any."""
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "points", None) or []
+    for p in points:
+        x, y = p.get("x"), p.get("y")
+        if x is not None and y is not None:
+            return float(np.clip(x, -1, 1)), float(np.clip(y, -1, 1))
+    return None
+
+
+def circumplex_ui(valence: float | None, arousal: float | None, *, key: str) -> tuple[float, float]:
+    """Click the plane or move the sliders; returns (valence, arousal) in [-1, 1]."""
+    vkey, akey, last = f"{key}-v", f"{key}-a", f"{key}-last"
+    st.session_state.setdefault(vkey, 0.0 if valence is None else float(valence))
+    st.session_state.setdefault(akey, 0.0 if arousal is None else float(arousal))
+    event = st.plotly_chart(circumplex_figure(st.session_state[vkey], st.session_state[akey]),
+                            key=f"{key}-plot", on_select="rerun", selection_mode="points")
+    clicked = va_from_selection(event)
+    if clicked is not None and clicked != st.session_state.get(last):
+        st.session_state[last] = clicked
+        st.session_state[vkey], st.session_state[akey] = clicked
+        st.rerun()
+    c1, c2 = st.columns(2)
+    v = c1.slider("Valence", -1.0, 1.0, step=0.01, key=vkey)
+    a = c2.slider("Arousal", -1.0, 1.0, step=0.01, key=akey)
+    return float(v), float(a)

@@ -1,0 +1,58 @@
+"""The sample detail view: crop, source frame with box and landmarks, label history, predictions."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.store.db import read_session
+from core.store.samples import sample_detail
+from core.viz import bgr_to_rgb, crop_image, draw_face, source_frame
+
+
+def _fmt(values: dict | None) -> str:
+    if not values:
+        return "—"
+    parts = [f"{k} {v:+.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()
+             if v is not None]
+    return ", ".join(parts) or "(cleared)"
+
+
+def sample_detail_ui(sample_id: int) -> bool:
+    """Draw the detail of one sample; returns True when "relabel" was pressed."""
+    with read_session() as s:
+        d = sample_detail(s, sample_id)
+    smp = d.sample
+    st.subheader(f"Sample #{smp.id}")
+    c1, c2, c3 = st.columns([1, 2, 2])
+    with c1:
+        st.image(bgr_to_rgb(crop_image(smp.crop_path)), caption="aligned crop", width="stretch")
+        st.write(f"split **{smp.split or '—'}** · subject **{smp.subject or '—'}** · quality "
+                 f"**{'—' if smp.quality is None else f'{smp.quality:.2f}'}**")
+        if smp.flag:
+            st.warning(smp.flag)
+        relabel = st.button("Relabel this sample", key=f"relabel-{smp.id}", type="primary")
+    with c2:
+        frame = source_frame(d.media.path, d.media.kind, smp.frame_index) if d.media else None
+        if frame is not None:
+            drawn = draw_face(frame, bbox=smp.bbox, keypoints=smp.keypoints, landmarks=d.landmarks)
+            where = f" frame {smp.frame_index} ({smp.timestamp:.2f} s)" if smp.frame_index is not None else ""
+            st.image(bgr_to_rgb(drawn), caption=f"{d.media.original_name}{where}", width="stretch")
+        else:
+            st.caption(f"source: {smp.source_path or 'unknown'} (no source frame stored)")
+    with c3:
+        st.markdown("**Label history** (newest first)")
+        st.dataframe([{"when": h.created_at.strftime("%Y-%m-%d %H:%M:%S"), "who": h.annotator or h.source,
+                       "source": h.source, "before": _fmt(h.before), "after": _fmt(h.after),
+                       "note": h.note} for h in d.history], hide_index=True, width="stretch")
+        if d.predictions:
+            st.markdown("**Predictions**")
+            st.dataframe([{"model": p.model_version, "emotion": p.emotion,
+                           "confidence": p.confidence, "valence": p.valence, "arousal": p.arousal,
+                           "stress": p.stress, "prior": ", ".join(k for k, v in (p.flags or {}).items()
+                                                                  if v == "prior")}
+                          for p in d.predictions], hide_index=True, width="stretch")
+        if d.features:
+            with st.expander("Features"):
+                for kind, values in d.features.items():
+                    st.caption(kind)
+                    st.json(values, expanded=False)
+    return relabel

@@ -1,0 +1,37 @@
+"""A grid of face crops with captions; returns the sample the user opened."""
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import streamlit as st
+
+from core.config import get_settings
+
+
+def caption(s: dict[str, Any]) -> str:
+    label = s["emotion"] or "unlabelled"
+    src = s["sources"].get("emotion", s["source"] or "")
+    va = ("" if s["valence"] is None else f" v{s['valence']:+.2f} a{s['arousal']:+.2f}")
+    pred = f" · pred {s['pred_emotion']}" if s.get("pred_emotion") else ""
+    return f"#{s['id']} {label} ({src}){va}{pred}"
+
+
+def sample_grid_ui(samples: list[dict[str, Any]], *, columns: int = 8, key: str = "grid",
+                   extra: callable = None) -> int | None:
+    """Draw crops in rows of `columns`; returns the id whose "open" button was pressed."""
+    opened = None
+    data_dir = get_settings().data_dir
+    for start in range(0, len(samples), columns):
+        cols = st.columns(columns)
+        for col, s in zip(cols, samples[start:start + columns]):
+            with col:
+                path = data_dir / s["crop_path"]
+                if path.exists():
+                    st.image(str(path), width="stretch")
+                else:
+                    st.warning("crop file missing")
+                st.caption(escape(caption(s)) + (extra(s) if extra else ""))
+                if st.button("open", key=f"{key}-open-{s['id']}", type="tertiary"):
+                    opened = s["id"]
+    return opened
