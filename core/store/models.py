@@ -69,7 +69,12 @@ class Media(Base):
 
 
 class Sample(Base):
-    """One face crop; cur_* columns cache the current label (recomputable from annotations)."""
+    """One face crop; cur_* columns cache the current label (recomputable from annotations).
+
+    Indexes serve keyset pages ordered by id under equality filters; range filters (V/A, quality)
+    are checked row by row along that order on purpose: a range index would make the planner sort
+    a large slice instead of stopping after one page.
+    """
     __tablename__ = "samples"
     id: Mapped[intpk]
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
@@ -106,8 +111,6 @@ class Sample(Base):
         Index("ix_samples_ds_emotion_id", "dataset_id", "cur_emotion", "id"),
         Index("ix_samples_ds_source_id", "dataset_id", "cur_source", "id"),
         Index("ix_samples_ds_annotator_id", "dataset_id", "cur_annotator_id", "id"),
-        Index("ix_samples_ds_valence", "dataset_id", "cur_valence"),
-        Index("ix_samples_ds_quality", "dataset_id", "quality"),
         Index("ix_samples_ds_pred_id", "dataset_id", "has_prediction", "id"),
         Index("ix_samples_media", "media_id", "frame_index"),
         Index("ix_samples_subject", "dataset_id", "subject"),

@@ -120,10 +120,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_samples_ds_emotion_id', ['dataset_id', 'cur_emotion', 'id'], unique=False)
         batch_op.create_index('ix_samples_ds_id', ['dataset_id', 'id'], unique=False)
         batch_op.create_index('ix_samples_ds_pred_id', ['dataset_id', 'has_prediction', 'id'], unique=False)
-        batch_op.create_index('ix_samples_ds_quality', ['dataset_id', 'quality'], unique=False)
         batch_op.create_index('ix_samples_ds_source_id', ['dataset_id', 'cur_source', 'id'], unique=False)
         batch_op.create_index('ix_samples_ds_split_id', ['dataset_id', 'split', 'id'], unique=False)
-        batch_op.create_index('ix_samples_ds_valence', ['dataset_id', 'cur_valence'], unique=False)
         batch_op.create_index('ix_samples_media', ['media_id', 'frame_index'], unique=False)
         batch_op.create_index('ix_samples_subject', ['dataset_id', 'subject'], unique=False)
 
@@ -217,10 +215,8 @@ def downgrade() -> None:
     with op.batch_alter_table('samples', schema=None) as batch_op:
         batch_op.drop_index('ix_samples_subject')
         batch_op.drop_index('ix_samples_media')
-        batch_op.drop_index('ix_samples_ds_valence')
         batch_op.drop_index('ix_samples_ds_split_id')
         batch_op.drop_index('ix_samples_ds_source_id')
-        batch_op.drop_index('ix_samples_ds_quality')
         batch_op.drop_index('ix_samples_ds_pred_id')
         batch_op.drop_index('ix_samples_ds_id')
         batch_op.drop_index('ix_samples_ds_emotion_id')

