@@ -37,6 +37,7 @@ nav = st.navigation([
     st.Page("pages/browse.py", title="Browse", icon=":material/grid_view:"),
     st.Page("pages/relabel.py", title="Relabel", icon=":material/edit:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
     st.Page("pages/live.py", title="Live", icon=":material/videocam:"),
 ])
 nav.run()

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import os
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -15,8 +16,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.inference.backends import (CONFIG_METADATA_KEY, OnnxRunner, export_is_current,
-                                     export_path, load_torchscript)
+from core.inference.backends import (
+    CONFIG_METADATA_KEY,
+    OnnxRunner,
+    export_is_current,
+    export_path,
+    load_torchscript,
+)
 from core.inference.card import build_card, card_path, write_card
 from core.inference.prediction import output_names, postprocess
 from core.model.checkpoint import load_checkpoint
@@ -125,23 +131,29 @@ def export_model(checkpoint: str | Path, fmt: str = "onnx", out: str | Path | No
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from {FORMATS}")
     start = time.perf_counter()
-    checkpoint = Path(checkpoint)
+    checkpoint = Path(checkpoint).resolve()
     model, config, meta = load_checkpoint(checkpoint)
     out = Path(out) if out else export_path(checkpoint, fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     if crops is None:
         crops = real_face_crops(config.input_size, gray=config.channels == 1)
     x = preprocess(crops, config)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    if len(x) == 0:
+        raise ValueError("no face crops to check parity on")
+    example = x[:2] if len(x) >= 2 else x.repeat(2, 1, 1, 1)  # batch 2: keeps the axis dynamic
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
         if fmt == "onnx":
-            opset = _export_onnx(model, config, x[:2], tmp)
+            opset = _export_onnx(model, config, example, tmp)
             runner = OnnxRunner(tmp, threads=1)
         else:
             opset = None
-            _export_torchscript(model, x[:2], tmp)
+            _export_torchscript(model, example, tmp)
             runner = load_torchscript(tmp)
         parity = check_parity(runner, model, config, x, tolerance=tolerance)
+        os.chmod(tmp, 0o644)  # mkstemp made it owner-only
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

