@@ -38,6 +38,8 @@ nav = st.navigation([
     st.Page("pages/relabel.py", title="Relabel", icon=":material/edit:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
+    st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
+    st.Page("pages/models.py", title="Models", icon=":material/deployed_code:"),
     st.Page("pages/live.py", title="Live", icon=":material/videocam:"),
 ])
 nav.run()

@@ -1,0 +1,159 @@
+"""Draw face predictions on BGR frames (pure numpy/OpenCV): box, label, bars, V/A inset, stress gauge.
+
+Every drawer writes into the frame it is given and returns it. Outputs that come from the
+emotion-derived prior instead of a trained head carry "(prior)" in their text and are drawn
+hollow, so nobody mistakes them for measurements.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from core.inference.prediction import FacePrediction
+
+ACCENT = (255, 0, 255)  # BGR magenta: box, label background, top bar (rare in real video)
+WHITE, BLACK, GRAY = (255, 255, 255), (0, 0, 0), (160, 160, 160)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+INSET = 96  # side of the circumplex inset, pixels
+MARGIN = 8
+
+
+@dataclass(frozen=True)
+class OverlayOptions:
+    """Which overlays draw_overlays paints (each toggleable from the Live page)."""
+
+    box: bool = True  # face rectangle
+    label: bool = True  # "Happy 87%" above the box
+    bars: bool = False  # per-class probability bars beside the box
+    circumplex: bool = True  # V/A point on a small circumplex inset (bottom right)
+    stress: bool = True  # stress gauge (bottom left)
+
+
+def is_prior(pred: FacePrediction, head: str) -> bool:
+    return pred.flags.get(head) == "prior"
+
+
+def emotion_text(pred: FacePrediction) -> str:
+    suffix = "" if pred.flags.get("emotion", "trained") == "trained" else f" ({pred.flags['emotion']})"
+    return f"{pred.emotion} {pred.confidence:.0%}{suffix}"
+
+
+def va_text(pred: FacePrediction) -> str:
+    return "V/A (prior)" if is_prior(pred, "va") else "V/A"
+
+
+def stress_text(pred: FacePrediction) -> str:
+    return f"Stress{' (prior)' if is_prior(pred, 'stress') else ''} {pred.stress:.2f}"
+
+
+def _box(pred: FacePrediction) -> tuple[int, int, int, int] | None:
+    if pred.bbox is None:
+        return None
+    x, y, w, h = (int(round(v)) for v in pred.bbox)
+    return x, y, w, h
+
+
+def _text(frame: np.ndarray, text: str, org: tuple[int, int], *, scale: float = 0.5,
+          color: tuple[int, int, int] = WHITE, bg: tuple[int, int, int] | None = BLACK) -> None:
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, 1)
+    x, y = org
+    if bg is not None:
+        cv2.rectangle(frame, (x - 2, y - th - 3), (x + tw + 2, y + base), bg, cv2.FILLED)
+    cv2.putText(frame, text, (x, y), FONT, scale, color, 1, cv2.LINE_AA)
+
+
+def draw_box(frame: np.ndarray, pred: FacePrediction, *, thickness: int = 3) -> np.ndarray:
+    box = _box(pred)
+    if box is not None:
+        x, y, w, h = box
+        cv2.rectangle(frame, (x, y), (x + w, y + h), ACCENT, thickness)
+    return frame
+
+
+def draw_label(frame: np.ndarray, pred: FacePrediction) -> np.ndarray:
+    box = _box(pred)
+    x, y = (box[0], box[1] - 8) if box else (MARGIN, 24)
+    _text(frame, emotion_text(pred), (max(x, 2), max(y, 16)), scale=0.6, color=WHITE, bg=ACCENT)
+    return frame
+
+
+def draw_bars(frame: np.ndarray, pred: FacePrediction, *, width: int = 90, row: int = 14) -> np.ndarray:
+    """One bar per class to the right of the face box (top-left corner without a box)."""
+    box = _box(pred)
+    x0, y0 = (box[0] + box[2] + 10, box[1]) if box else (MARGIN, 40)
+    for i, (name, p) in enumerate(pred.probs.items()):
+        y = y0 + i * row
+        cv2.rectangle(frame, (x0, y), (x0 + width, y + row - 3), BLACK, cv2.FILLED)
+        color = ACCENT if name == pred.emotion else GRAY
+        cv2.rectangle(frame, (x0, y), (x0 + int(round(width * float(p))), y + row - 3), color, cv2.FILLED)
+        _text(frame, name[:8], (x0 + width + 4, y + row - 4), scale=0.38, bg=None)
+    return frame
+
+
+def circumplex_point(valence: float, arousal: float, *, origin: tuple[int, int], size: int = INSET
+                     ) -> tuple[int, int]:
+    """Pixel of (valence, arousal) in an inset whose top-left corner is origin (arousal up)."""
+    r = size / 2 - 6
+    cx, cy = origin[0] + size / 2, origin[1] + size / 2
+    v, a = float(np.clip(valence, -1, 1)), float(np.clip(arousal, -1, 1))
+    return int(round(cx + v * r)), int(round(cy - a * r))
+
+
+def draw_circumplex(frame: np.ndarray, preds: Sequence[FacePrediction], *, size: int = INSET) -> np.ndarray:
+    """Inset in the bottom-right corner: unit circle, axes, one point per face (hollow = prior)."""
+    h, w = frame.shape[:2]
+    ox, oy = w - size - MARGIN, h - size - MARGIN - 16
+    if ox < 0 or oy < 0:
+        return frame  # frame too small for an inset
+    sub = frame[oy:oy + size, ox:ox + size]
+    sub[:] = (sub * 0.4).astype(frame.dtype)  # darken under the inset for contrast
+    c = (ox + size // 2, oy + size // 2)
+    cv2.circle(frame, c, size // 2 - 6, GRAY, 1, cv2.LINE_AA)
+    cv2.line(frame, (ox + 4, c[1]), (ox + size - 4, c[1]), GRAY, 1)
+    cv2.line(frame, (c[0], oy + 4), (c[0], oy + size - 4), GRAY, 1)
+    for pred in preds:
+        p = circumplex_point(pred.valence, pred.arousal, origin=(ox, oy), size=size)
+        cv2.circle(frame, p, 5, ACCENT, 2 if is_prior(pred, "va") else cv2.FILLED, cv2.LINE_AA)
+    label = va_text(preds[0]) if preds else "V/A"
+    _text(frame, label, (ox, oy + size + 14), scale=0.45)
+    return frame
+
+
+def stress_color(stress: float) -> tuple[int, int, int]:
+    """Green (0) through yellow to red (1), BGR."""
+    s = float(np.clip(stress, 0, 1))
+    return 0, int(round(255 * min(1.0, 2 * (1 - s)))), int(round(255 * min(1.0, 2 * s)))
+
+
+def draw_stress(frame: np.ndarray, pred: FacePrediction, *, width: int = 120, height: int = 12) -> np.ndarray:
+    """Gauge in the bottom-left corner; a prior is an outlined bar, a trained head a filled one."""
+    h = frame.shape[0]
+    x, y = MARGIN, h - MARGIN - height
+    cv2.rectangle(frame, (x, y), (x + width, y + height), BLACK, cv2.FILLED)
+    fill = int(round(width * float(np.clip(pred.stress, 0, 1))))
+    prior = is_prior(pred, "stress")
+    cv2.rectangle(frame, (x, y), (x + fill, y + height), stress_color(pred.stress),
+                  2 if prior else cv2.FILLED)
+    cv2.rectangle(frame, (x, y), (x + width, y + height), GRAY, 1)
+    _text(frame, stress_text(pred), (x, y - 6), scale=0.45)
+    return frame
+
+
+def draw_overlays(frame: np.ndarray, preds: Sequence[FacePrediction], options: OverlayOptions
+                  = OverlayOptions()) -> np.ndarray:
+    """Every enabled overlay for every face; frame-level insets describe the first face."""
+    for pred in preds:
+        if options.box:
+            draw_box(frame, pred)
+        if options.bars:
+            draw_bars(frame, pred)
+        if options.label:
+            draw_label(frame, pred)
+    if preds and options.circumplex:
+        draw_circumplex(frame, preds)
+    if preds and options.stress:
+        draw_stress(frame, preds[0])
+    return frame

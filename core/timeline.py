@@ -1,0 +1,31 @@
+"""Per-frame predictions over a video: emotion probabilities, valence, arousal, stress as a table."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from core.inference.media import iter_video_frames
+
+
+def video_timeline(path: str | Path, predictor, *, fps: float | None = 5.0, frames: int | None = None,
+                   progress: Callable[[int, float | None], None] | None = None) -> pd.DataFrame:
+    """One row per face per sampled frame (the largest face is face 0); empty frames get a row
+    with no face so gaps show on the timeline."""
+    classes = list(predictor.config.classes)
+    rows = []
+    for n, (index, seconds, frame) in enumerate(iter_video_frames(path, fps=fps, frames=frames)):
+        faces = predictor.predict_frame(frame)
+        faces.sort(key=lambda f: -(f.bbox[2] * f.bbox[3]) if f.bbox else 0)
+        if not faces:
+            rows.append({"frame": index, "time_s": seconds, "face": None})
+        for i, f in enumerate(faces):
+            rows.append({"frame": index, "time_s": seconds, "face": i, "emotion": f.emotion,
+                         "confidence": f.confidence, **{f"p_{c}": f.probs.get(c, 0.0) for c in classes},
+                         "valence": f.valence, "arousal": f.arousal, "stress": f.stress,
+                         "va_source": f.flags.get("va"), "stress_source": f.flags.get("stress"),
+                         "bbox": None if f.bbox is None else [round(v, 1) for v in f.bbox]})
+        if progress is not None:
+            progress(n + 1, seconds)
+    return pd.DataFrame(rows)

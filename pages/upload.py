@@ -1,0 +1,103 @@
+"""Upload: images (every face annotated) and videos (per-frame timeline, downloadable as CSV)."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.export import safe_cell
+from core.faces.io import ImageError, decode_image
+from core.inference.media import VideoError
+from core.overlay import OverlayOptions, draw_overlays
+from core.timeline import video_timeline
+from core.viz import bgr_to_rgb
+from ui.models import model_ui, prior_note
+
+MAX_IMAGE_MB, MAX_VIDEO_MB = 25, 200
+st.session_state["page"] = "upload"
+st.title("Upload")
+_, model = model_ui(key="upload_model")
+image_tab, video_tab = st.tabs(["Images", "Video"])
+
+
+def face_table(preds) -> list[dict]:
+    return [{"face": i, "emotion": p.emotion, "confidence": round(p.confidence, 3),
+             "valence": round(p.valence, 3), "arousal": round(p.arousal, 3), "stress": round(p.stress, 3),
+             "V/A": p.flags.get("va"), "stress source": p.flags.get("stress"),
+             **{c: round(v, 3) for c, v in p.probs.items()}} for i, p in enumerate(preds)]
+
+
+with image_tab:
+    files = st.file_uploader("Images", type=["jpg", "jpeg", "png", "bmp", "webp"], accept_multiple_files=True,
+                             key="upload_images")
+    options = OverlayOptions(bars=st.toggle("Probability bars", True, key="up_bars"))
+    for f in files or []:
+        st.subheader(f.name)
+        if f.size > MAX_IMAGE_MB * 2**20:
+            st.error(f"{f.name}: {f.size / 2**20:.1f} MiB is over the {MAX_IMAGE_MB} MiB limit")
+            continue
+        try:
+            frame = decode_image(f.getvalue(), name=f.name)
+        except ImageError as exc:
+            st.error(str(exc))
+            continue
+        preds = model.predict_frame(frame)
+        if not preds:
+            st.warning("No face found.")
+            st.image(bgr_to_rgb(frame), width=480)
+            continue
+        st.image(bgr_to_rgb(draw_overlays(frame.copy(), preds, options)), width="stretch")
+        if note := prior_note(preds[0].flags):
+            st.caption(note)
+        st.dataframe(face_table(preds), hide_index=True, width="stretch")
+
+
+def timeline_figure(df: pd.DataFrame, classes: list[str]) -> go.Figure:
+    face0 = df[df["face"] == 0]
+    fig = go.Figure()
+    for c in classes:
+        fig.add_scatter(x=face0["time_s"], y=face0[f"p_{c}"], mode="lines", name=c, stackgroup="p")
+    for c, dash in (("valence", "solid"), ("arousal", "dash"), ("stress", "dot")):
+        fig.add_scatter(x=face0["time_s"], y=face0[c], mode="lines", name=c, yaxis="y2",
+                        line={"width": 3, "dash": dash, "color": "black"})
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="seconds",
+                      yaxis={"title": "emotion probability", "range": [0, 1]},
+                      yaxis2={"title": "V / A / stress", "overlaying": "y", "side": "right", "range": [-1, 1]})
+    return fig
+
+
+with video_tab:
+    video = st.file_uploader("Video", type=["mp4", "mov", "avi", "mkv", "webm"], key="upload_video")
+    fps = st.slider("Frames analysed per second", 1.0, 15.0, 5.0, 1.0, key="up_fps")
+    if video is not None and st.button("Analyse", key="analyse", type="primary"):
+        if video.size > MAX_VIDEO_MB * 2**20:
+            st.error(f"{video.name}: {video.size / 2**20:.1f} MiB is over the {MAX_VIDEO_MB} MiB limit")
+            st.stop()
+        bar = st.progress(0.0, text="analysing...")
+        with tempfile.TemporaryDirectory() as tmp:  # never a user-chosen path
+            path = Path(tmp) / f"upload{Path(video.name).suffix.lower()}"
+            path.write_bytes(video.getvalue())
+            try:
+                df = video_timeline(path, model, fps=fps,
+                                    progress=lambda n, t: bar.progress(min(1.0, n / 1000), text=f"{t or 0:.1f} s"))
+            except VideoError as exc:
+                st.error(str(exc).replace(str(path), video.name))
+                st.stop()
+        bar.progress(1.0, text=f"{df['frame'].nunique()} frames")
+        st.session_state["timeline"] = (video.name, df)
+    if "timeline" in st.session_state:
+        name, df = st.session_state["timeline"]
+        classes = [c[2:] for c in df.columns if c.startswith("p_")]
+        if not classes:
+            st.warning(f"{name}: no face found in any analysed frame.")
+        else:
+            st.plotly_chart(timeline_figure(df, classes), key="timeline_fig")
+            if df["va_source"].eq("prior").any():
+                st.caption("V/A and stress here are a prior from the emotion probabilities (untrained heads).")
+            st.dataframe(df.drop(columns=["bbox"]), hide_index=True, height=240)
+        csv = df.map(safe_cell).to_csv(index=False).encode()
+        st.download_button("Download CSV", csv, file_name=f"{Path(name).stem}_timeline.csv", mime="text/csv",
+                           key="download_csv")
