@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy import select
+
+from core.store.db import read_session
+from core.store.models import Run
+from core.store.queries import recent_edits
 
 from ui.charts import class_balance_figure
 from ui.data import datasets, stats
@@ -21,6 +26,26 @@ for ds in rows:
     cols[1].metric("labelled", st_["labelled"])
     cols[2].metric("flagged", st_["flagged"])
     cols[3].metric("splits", len([k for k in st_["by_split"] if k != "none"]))
-    st.caption("current label source: " + ", ".join(f"{k} {v}" for k, v in sorted(st_["by_source"].items())))
+    st.caption("current label source: " + ", ".join(f"{k} {v}" for k, v in sorted(st_["by_source"].items()))
+               + " · labelled per task: " + ", ".join(
+                   f"{task} {n} ({n / max(1, st_['samples']):.0%})" for task, n in st_["coverage"].items()))
     st.plotly_chart(class_balance_figure(st_["emotion_by_split"], ds["classes"]),
                     key=f"balance-{ds['id']}")
+
+left, right = st.columns(2)
+with read_session() as s:
+    edits = recent_edits(s, limit=10)
+    runs = list(s.scalars(select(Run).order_by(Run.id.desc()).limit(10)))
+left.subheader("Recent edits")
+if edits:
+    left.dataframe([{**e, "when": e["when"].strftime("%Y-%m-%d %H:%M")} for e in edits], hide_index=True,
+                   width="stretch", key="recent_edits")
+else:
+    left.caption("No human edits yet.")
+right.subheader("Recent runs")
+if runs:
+    right.dataframe([{"id": r.id, "name": r.name, "status": r.status,
+                      "best score": ((r.metrics or {}).get("best") or {}).get("score")} for r in runs],
+                    hide_index=True, width="stretch", key="recent_runs")
+else:
+    right.caption("No runs yet.")

@@ -101,6 +101,23 @@ def dataset_stats(session: Session, dataset_id: int) -> dict[str, Any]:
         table.setdefault(split or "none", {})[emotion or "none"] = n
     flagged = session.scalar(select(func.count()).select_from(Sample)
                              .where(ds, Sample.flag.is_not(None))) or 0
+    covered = session.execute(select(func.count(Sample.cur_emotion), func.count(Sample.cur_valence),
+                                     func.count(Sample.cur_stress), func.count(Sample.pred_emotion))
+                              .where(ds)).one()
+    coverage = dict(zip(("emotion", "valence/arousal", "stress", "prediction"), map(int, covered)))
     return {"samples": total, "labelled": total - by_emotion.get("none", 0),
             "by_emotion": by_emotion, "by_split": by_split, "by_source": by_source,
-            "emotion_by_split": table, "flagged": flagged}
+            "emotion_by_split": table, "flagged": flagged, "coverage": coverage}
+
+
+def recent_edits(session: Session, *, limit: int = 10) -> list[dict[str, Any]]:
+    """The newest human annotations: who, when, which sample, what."""
+    from core.store.models import Annotation, Annotator, Dataset
+
+    rows = session.execute(
+        select(Annotation, Annotator.name, Dataset.name).join(Annotator, Annotation.annotator_id == Annotator.id)
+        .join(Sample, Sample.id == Annotation.sample_id).join(Dataset, Dataset.id == Sample.dataset_id)
+        .where(Annotation.source == "human").order_by(Annotation.id.desc()).limit(limit)).all()
+    return [{"when": a.created_at, "who": who, "dataset": ds_name, "sample": a.sample_id,
+             "emotion": a.emotion, "valence": a.valence, "arousal": a.arousal, "stress": a.stress,
+             "note": a.note} for a, who, ds_name in rows]

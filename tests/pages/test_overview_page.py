@@ -16,13 +16,27 @@ def test_overview_lists_datasets_with_counts_and_balance(write):
     at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30).run()
     assert not at.exception, at.exception
     assert at.title[0].value == "AffectLab"
-    assert [h.value for h in at.subheader] == ["demo", "other"]
+    assert [h.value for h in at.subheader] == ["demo", "other", "Recent edits", "Recent runs"]
     metrics = {(m.label, m.value) for m in at.metric}
     assert ("samples", "30") in metrics and ("samples", "12") in metrics
     table = at.dataframe[0].value
     assert list(table["name"]) == ["demo", "other"] and list(table["samples"]) == [30, 12]
     assert len(at.get("plotly_chart")) == 2
     assert at.sidebar.text_input[0].value == "anonymous"
+    assert any("labelled per task: emotion 30 (100%)" in c.value for c in at.caption)
+    assert any(c.value == "No human edits yet." for c in at.caption)
+
+
+def test_overview_shows_recent_edits(write):
+    from core.store.labels import edit_label
+    from core.store.models import Sample
+
+    with write() as s, s.begin():
+        seed_samples(s, 5, dataset="demo")
+        edit_label(s, 2, base_annotation_id=s.get(Sample, 2).cur_annotation_id, annotator="ana", emotion="Sad")
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30).run()
+    edits = next(d.value for d in at.dataframe if "who" in d.value.columns)
+    assert list(edits["who"]) == ["ana"] and list(edits["emotion"]) == ["Sad"]
 
 
 def test_overview_on_empty_store_builds_the_demo(env):
