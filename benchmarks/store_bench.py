@@ -55,7 +55,7 @@ def fill(n: int, batch: int = 50_000) -> int:
     for start in range(0, n, batch):
         va = rng.uniform(-1, 1, (batch, 2))
         q = rng.uniform(0, 1, batch)
-        recs = [PendingSample(crop_sha256=f"{start + i:064d}", crop_path=f"crops/{start + i}.png",
+        recs = [PendingSample(crop_sha256=f"{start + i:064d}", crop_path="crops/bench.png",
                               source_path="", emotion=AFFECTNET8[(start + i) % 8] if i % 5 else None,
                               valence=float(va[i, 0]), arousal=float(va[i, 1]), quality=float(q[i]),
                               subject=f"s{(start + i) % 5000}", split=("train", "val", "test")[i % 3])

@@ -16,7 +16,7 @@ def datasets() -> list[dict[str, Any]]:
         return list_datasets(s)
 
 
-@st.cache_data(ttl=5, show_spinner=False)
+@st.cache_data(ttl=60, show_spinner=False)  # a full scan at 1M samples; writes clear the cache
 def stats(dataset_id: int) -> dict[str, Any]:
     with read_session() as s:
         return dataset_stats(s, dataset_id)

@@ -86,25 +86,34 @@ def count_samples(session: Session, flt: SampleFilter, *, cap: int | None = None
 
 
 def dataset_stats(session: Session, dataset_id: int) -> dict[str, Any]:
-    """Samples, labelled, counts by emotion, split, source, and emotion x split."""
-    ds = Sample.dataset_id == dataset_id
+    """Samples, labelled, counts by emotion, split, source, emotion x split, coverage per task.
 
-    def grouped(*cols):
-        return session.execute(select(*cols, func.count()).where(ds).group_by(*cols)).all()
-
-    total = session.scalar(select(func.count()).select_from(Sample).where(ds)) or 0
-    by_emotion = {e or "none": n for e, n in grouped(Sample.cur_emotion)}
-    by_split = {s or "none": n for s, n in grouped(Sample.split)}
-    by_source = {s or "none": n for s, n in grouped(Sample.cur_source)}
+    One grouped scan of the dataset's samples (every number comes from the same pass).
+    """
+    rows = session.execute(
+        select(Sample.split, Sample.cur_emotion, Sample.cur_source, func.count(),
+               func.count(Sample.cur_valence), func.count(Sample.cur_stress),
+               func.count(Sample.pred_emotion), func.count(Sample.flag))
+        .where(Sample.dataset_id == dataset_id)
+        .group_by(Sample.split, Sample.cur_emotion, Sample.cur_source)).all()
+    by_emotion: dict[str, int] = {}
+    by_split: dict[str, int] = {}
+    by_source: dict[str, int] = {}
     table: dict[str, dict[str, int]] = {}
-    for split, emotion, n in grouped(Sample.split, Sample.cur_emotion):
-        table.setdefault(split or "none", {})[emotion or "none"] = n
-    flagged = session.scalar(select(func.count()).select_from(Sample)
-                             .where(ds, Sample.flag.is_not(None))) or 0
-    covered = session.execute(select(func.count(Sample.cur_emotion), func.count(Sample.cur_valence),
-                                     func.count(Sample.cur_stress), func.count(Sample.pred_emotion))
-                              .where(ds)).one()
-    coverage = dict(zip(("emotion", "valence/arousal", "stress", "prediction"), map(int, covered)))
+    coverage = dict.fromkeys(("emotion", "valence/arousal", "stress", "prediction"), 0)
+    total = flagged = 0
+    for split, emotion, source, n, n_va, n_stress, n_pred, n_flag in rows:
+        split, emotion, source = split or "none", emotion or "none", source or "none"
+        total += n
+        flagged += n_flag
+        by_emotion[emotion] = by_emotion.get(emotion, 0) + n
+        by_split[split] = by_split.get(split, 0) + n
+        by_source[source] = by_source.get(source, 0) + n
+        table.setdefault(split, {})[emotion] = table.get(split, {}).get(emotion, 0) + n
+        coverage["emotion"] += n if emotion != "none" else 0
+        coverage["valence/arousal"] += n_va
+        coverage["stress"] += n_stress
+        coverage["prediction"] += n_pred
     return {"samples": total, "labelled": total - by_emotion.get("none", 0),
             "by_emotion": by_emotion, "by_split": by_split, "by_source": by_source,
             "emotion_by_split": table, "flagged": flagged, "coverage": coverage}
