@@ -14,7 +14,7 @@ from core.ingest.records import ImportFailed
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 # Verbs served by other packages, registered by module name so core never imports them at load:
 # each module has add_commands(subparsers) adding parsers whose `handler(args) -> dict`.
-PLUGINS: list[str] = ["training.cli", "core.predict_cli"]
+PLUGINS: list[str] = ["training.cli", "core.predict_cli", "core.prelabel", "training.eval_cli"]
 
 
 class CliError(RuntimeError):
@@ -198,6 +198,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0  # under torchrun only rank 0 reports
     if args.json:
         print(json.dumps({"ok": True, **result}, default=str))
-    elif args.verb not in ("stats", "split", "predict"):
+    elif args.verb not in ("stats", "split", "predict", "evaluate"):
         print(json.dumps(result, indent=1, default=str)[:4000])
     return 0

@@ -77,9 +77,11 @@ def heartbeat(run_id: int, progress: dict[str, Any]) -> str | None:
 
 
 def write_metrics(run_id: int, metrics: dict[str, Any], checkpoint_path: str | None) -> None:
+    """Store the training history and best; keeps entries others wrote (e.g. "eval")."""
     with write_session() as s, s.begin():
+        old = s.scalar(select(Run.metrics).where(Run.id == run_id)) or {}
         s.execute(update(Run).where(Run.id == run_id).values(
-            metrics=metrics, checkpoint_path=checkpoint_path, heartbeat_at=utcnow()))
+            metrics={**old, **metrics}, checkpoint_path=checkpoint_path, heartbeat_at=utcnow()))
 
 
 def finish(run_id: int, status: str, *, error: str | None = None,
