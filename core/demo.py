@@ -52,6 +52,9 @@ def prepare_demo(*, force: bool = False, progress=None) -> dict[str, Any]:
                                            options={"fps": fps}))
         with write_session() as s, s.begin():
             split_dataset(s, require_dataset(s, DEMO).id, "70/15/15", seed=0)
+        from core.prelabel import prelabel
+
+        prelabel(DEMO, only_unlabelled=False)  # model suggestions for review, stored as predictions
     with read_session() as s:
         stats = dataset_stats(s, require_dataset(s, DEMO).id)
     stats["dataset"] = DEMO

@@ -63,6 +63,22 @@ def live_runs() -> None:
     if c2.button("Resume", key=f"resume-{run.id}", disabled=run.status not in ("failed", "cancelled")):
         jobs.resume(run.id)
         st.rerun()
+    if run.status == "succeeded":
+        c1, c2 = st.columns([1, 3])
+        split = c1.selectbox("Evaluate on", ["test", "val", "train"], key=f"eval-split-{run.id}")
+        if c2.button("Evaluate and store predictions for Review", key=f"eval-{run.id}"):
+            from training.eval_run import evaluate_run
+
+            with st.spinner("evaluating..."):
+                try:
+                    result = evaluate_run(run.id, split=split)
+                    st.session_state["eval_msg"] = (True, f"run {run.id} on {split}: {result['n']} samples, "
+                                                          f"macro-F1 {result.get('macro_f1')}, combined {result.get('combined')}")
+                except (LookupError, ValueError) as exc:
+                    st.session_state["eval_msg"] = (False, str(exc))
+            st.cache_data.clear()
+        if msg := st.session_state.get("eval_msg"):
+            (st.success if msg[0] else st.error)(msg[1])
     history = (run.metrics or {}).get("history") or []
     if history:
         cols = st.columns(3)

@@ -89,4 +89,7 @@ def test_demo_dataset_is_real_faces_labelled_from_file_names_and_idempotent(env,
     assert again["samples"] == stats["samples"] and all(r["added"] == 0 for r in again["imports"])
     with read() as s:
         subjects = set(s.scalars(select(Sample.subject).where(Sample.cur_emotion.is_not(None))))
+        predicted = s.scalar(select(func.count()).select_from(Sample).where(Sample.has_prediction.is_(True)))
+        happy = s.scalar(select(Sample.pred_emotion).where(Sample.cur_emotion == "Happy"))
     assert subjects == {"f1", "f15", "f13", "m7"}
+    assert predicted == stats["samples"] and happy == "Happy"  # pre-labelled by the default model

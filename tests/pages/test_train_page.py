@@ -45,6 +45,13 @@ def test_launch_runs_a_job_to_success_and_shows_its_curves(app):
     table = at.dataframe[0].value
     assert list(table["status"]) == ["succeeded"] and list(table["epoch"]) == ["2/2"]
     assert len(at.get("plotly_chart")) >= 3
+    at.selectbox(key=f"eval-split-{run.id}").set_value("val").run()
+    at.button(key=f"eval-{run.id}").click().run()
+    assert not at.exception and at.success[0].value.startswith(f"run {run.id} on val")
+    from core.store.review import runs_with_predictions
+
+    with read_session() as s:
+        assert runs_with_predictions(s) == [(run.id, ["val"])]
 
 
 def test_cancel_a_running_job(app):
