@@ -51,6 +51,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision, CUDA only (bf16 if supported, else fp16 + GradScaler)
     heartbeat_s: float = 2.0  # how often progress/heartbeat are written and cancel is checked
     name: str = ""  # run name shown in the UI; "" = "<backbone> on <dataset>"
+    processes: int = 1  # worker processes the job queue starts: > 1 = DDP under torchrun
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adam", "adamw"):

@@ -22,6 +22,9 @@ STARTING = "starting"  # claimed and spawned; the worker moves it to running
 ACTIVE = (STARTING, RUNNING, CANCELLING)  # a worker process may be alive
 RESUMABLE = (FAILED, CANCELLED)
 WORKER = (sys.executable, "-m", "core", "train", "--run-id", "{run_id}")  # {run_id} is filled in
+# a run whose TrainConfig asks for several processes: the same entry point under torchrun (DDP)
+DDP_WORKER = (sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+              "{processes}", "-m", "core", "train", "--run-id", "{run_id}")
 
 _CANCEL_SEEN: dict[tuple[str, int], float] = {}  # (db url, run id) -> first seen cancelling
 
@@ -205,10 +208,19 @@ def _claim(s: Session, run_id: int) -> bool:
                 heartbeat_at=utcnow(), log_path=str(log_file(run_id)))
 
 
+def _default_command(run_id: int, db_url: str | None) -> Sequence[str]:
+    with read_session(db_url) as s:
+        config = s.scalar(select(Run.config).where(Run.id == run_id)) or {}
+    processes = int(config.get("processes") or 1)
+    if processes <= 1:
+        return WORKER
+    return [a.replace("{processes}", str(processes)) for a in DDP_WORKER]
+
+
 def _spawn(run_id: int, command: Sequence[str] | None, db_url: str | None) -> int:
     """Start the worker of a claimed run in its own session, output appended to its log."""
     settings = get_settings()
-    argv = worker_argv(command, run_id)
+    argv = worker_argv(command or _default_command(run_id, db_url), run_id)
     env = {**os.environ, "AFFECTLAB_DB_URL": db_url or settings.db_url,
            "AFFECTLAB_DATA_DIR": str(settings.data_dir), "PYTHONUNBUFFERED": "1"}
     try:

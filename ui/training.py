@@ -22,10 +22,12 @@ def train_form_ui(dataset: str) -> TrainConfig | None:
                                 help="mini_xception starts from the pretrained FER model")
         init = c3.selectbox("Start from", ["auto", "scratch", "pretrained"], key="t_init")
         tasks = st.multiselect("Tasks", ["emotion", "va", "stress"], ["emotion", "va", "stress"], key="t_tasks")
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3, c4 = st.columns(4)
         epochs = c1.number_input("Epochs", 1, 500, 10, key="t_epochs")
         lr = c2.number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.5f", key="t_lr")
         batch = c3.number_input("Batch size", 1, 1024, 32, key="t_batch")
+        procs = c4.number_input("Processes", 1, 64, 1, key="t_procs",
+                                help="> 1 trains with DDP under torchrun: one process per GPU, or CPU processes")
         c1, c2, c3 = st.columns(3)
         w_e = c1.number_input("Weight: emotion", 0.0, 10.0, 1.0, key="t_we")
         w_va = c2.number_input("Weight: V/A", 0.0, 10.0, 0.5, key="t_wva")
@@ -44,7 +46,7 @@ def train_form_ui(dataset: str) -> TrainConfig | None:
                        init=init, epochs=int(epochs), lr=float(lr), batch_size=int(batch),
                        tasks=tasks or ["emotion"], task_weights={"emotion": w_e, "va": w_va, "stress": w_s},
                        hflip=hflip, rotate=15.0 if rotate else 0.0, color=0.2 if color else 0.0,
-                       crop=0.1 if crop else 0.0, class_balanced=balanced, name=name)
+                       crop=0.1 if crop else 0.0, class_balanced=balanced, name=name, processes=int(procs))
 
 
 def curves_figure(runs: dict[int, list[dict[str, Any]]], metric: str, title: str) -> go.Figure:

@@ -32,9 +32,9 @@ def test_torchrun_two_gloo_processes(env, read):
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     assert len(lines) == 1  # only rank 0 prints
     out = json.loads(lines[0])
-    assert out["ok"] and out["status"] == "completed" and out["run_id"] == run_id
+    assert out["ok"] and out["status"] == "succeeded" and out["run_id"] == run_id
     row = runs.get_run(run_id)
-    assert row["status"] == "completed" and len(row["metrics"]["history"]) == 1
+    assert row["status"] == "succeeded" and len(row["metrics"]["history"]) == 1
     assert row["metrics"]["history"][0]["world_size"] == 2
     files = sorted(p.name for p in run_dir(run_id).iterdir())
     assert files == ["best.pt", "last.pt", "state.pt"]  # no stray temp files from rank 1
