@@ -11,6 +11,22 @@ from core.config import REPO_ROOT
 ASSETS = Path(REPO_ROOT / "data" / "assets")
 
 
+def block_network(monkeypatch: pytest.MonkeyPatch, what: str) -> None:
+    """Fail any connection beyond loopback, and keep pip from downloading, for this test."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def guarded(sock, address):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
+            raise RuntimeError(f"network access attempted in {what}: {address!r}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+
+
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point the app at tmp_path/data and tmp_path/test.db; yields tmp_path."""

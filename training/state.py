@@ -1,14 +1,14 @@
 """Resumable training state: one atomic file of plain tensors/dicts (loads with weights_only=True)."""
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from core.model.checkpoint import atomic_torch_save
 
 FORMAT = "affectlab-train-state/1"
 
@@ -48,19 +48,7 @@ def seed_everything(seed: int) -> None:
 
 def save_state(path: str | Path, payload: dict[str, Any]) -> Path:
     """Write {format, **payload} atomically (temp file, fsync, replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format": FORMAT, **payload}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_torch_save({"format": FORMAT, **payload}, path)
 
 
 def load_state(path: str | Path) -> dict[str, Any]:

@@ -40,3 +40,13 @@ class Face:
     def eye_distance(self) -> float:
         """Inter-ocular distance in pixels (the face's scale for alignment and quality)."""
         return float(np.linalg.norm(self.keypoints[1] - self.keypoints[0]))
+
+
+def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    return inter / (aw * ah + bw * bh - inter) if inter > 0 else 0.0

@@ -8,7 +8,7 @@ from core.faces.io import ImageError, decode_image
 from core.ingest.context import ImportContext
 from core.ingest.files import UnsafePathError, resolve_inside
 from core.ingest.records import PendingSample, RowError
-from core.ingest.tables import TableError, is_missing, open_table, parse_float, parse_labels
+from core.ingest.tables import is_missing, parse_float, parse_labels, table_rows
 from core.taxonomy import LabelError
 
 SPLITS = {"train", "val", "test", "pretrain", "labelled", "ssl", "classifier", "finetune"}
@@ -44,16 +44,12 @@ def parse_csv(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowErr
     ctx.root = path.parent
     va_scale = ctx.options.get("va_scale", "-1..1")
     stress_scale = ctx.options.get("stress_scale", "0..1")
-    try:
-        header, rows = open_table(path, required=["image_path", "emotion", "valence", "arousal"])
-    except TableError as exc:
-        yield RowError(path.name, None, None, str(exc))
-        return
-    for line, row in rows:
+    for item in table_rows(path, required=["image_path", "emotion", "valence", "arousal"]):
         ctx.advance()
-        if "__error__" in row:
-            yield RowError(path.name, line, None, row["__error__"])
+        if isinstance(item, RowError):
+            yield item
             continue
+        line, row = item
         values, raw, errors = parse_labels(row, ctx.taxonomy, va_scale=va_scale,
                                            stress_scale=stress_scale, file=path.name, line=line)
         quality = None

@@ -10,7 +10,7 @@ import numpy as np
 from core.ingest.context import ImportContext
 from core.ingest.csv_import import read_crop_file
 from core.ingest.records import PendingSample, RowError
-from core.ingest.tables import TableError, is_missing, open_table
+from core.ingest.tables import is_missing, table_rows
 from core.taxonomy import FER7, LabelError
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -54,16 +54,12 @@ def parse_folder(path: Path, ctx: ImportContext) -> Iterator[PendingSample | Row
 def parse_fer2013(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowError]:
     """FER2013 CSV (emotion,pixels,Usage): 48x48 gray crops; codes are FER-7; Usage gives the split."""
     ctx.root = path.parent
-    try:
-        header, rows = open_table(path, required=["emotion", "pixels"])
-    except TableError as exc:
-        yield RowError(path.name, None, None, str(exc))
-        return
-    for line, row in rows:
+    for item in table_rows(path, required=["emotion", "pixels"]):
         ctx.advance()
-        if "__error__" in row:
-            yield RowError(path.name, line, None, row["__error__"])
+        if isinstance(item, RowError):
+            yield item
             continue
+        line, row = item
         errors, emotion, split = [], None, None
         code = row["emotion"].strip()
         if not is_missing(code):

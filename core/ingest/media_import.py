@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from core.faces.io import ImageError, decode_image
+from core.faces.types import iou
 from core.ingest.context import ImportContext
 from core.ingest.folder_import import IMAGE_EXTS
 from core.ingest.records import PendingSample, RowError
@@ -45,21 +46,12 @@ def _pipelines(ctx: ImportContext) -> list:
     return out
 
 
-def _iou(a: tuple, b: tuple) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    return inter / (aw * ah + bw * bh - inter) if inter > 0 else 0.0
-
-
 def detect_faces(frame: np.ndarray, ctx: ImportContext) -> list:
     """Aligned faces from every pipeline of the import, duplicates (IoU > 0.3) dropped."""
     kept: list = []
     for pipeline in _pipelines(ctx):
         for fc in pipeline.process(frame):
-            if all(_iou(fc.face.bbox, k.face.bbox) <= 0.3 for k in kept):
+            if all(iou(fc.face.bbox, k.face.bbox) <= 0.3 for k in kept):
                 kept.append(fc)
     return kept
 

@@ -83,6 +83,22 @@ def _open_parquet(path: Path, required: list[str]):
     return header, rows()
 
 
+def table_rows(path: Path, *, required: list[str], file: str | None = None
+               ) -> Iterator[tuple[int, dict[str, str]] | RowError]:
+    """(line, row) pairs of a table, with a RowError for the whole file or a malformed row."""
+    file = file or path.name
+    try:
+        _, rows = open_table(path, required=required)
+    except TableError as exc:
+        yield RowError(file, None, None, str(exc))
+        return
+    for line, row in rows:
+        if "__error__" in row:
+            yield RowError(file, line, None, row["__error__"])
+        else:
+            yield line, row
+
+
 def is_missing(cell: str | None) -> bool:
     return cell is None or cell.strip().lower() in MISSING
 

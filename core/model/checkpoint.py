@@ -5,6 +5,7 @@ import datetime as dt
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,6 +52,13 @@ def save_checkpoint(path: str | Path, model: AffectNet, config: ModelConfig | No
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "torch_version": str(torch.__version__),
     }
+    return atomic_torch_save(payload, path)
+
+
+def atomic_torch_save(payload: dict[str, Any], path: str | Path) -> Path:
+    """torch.save to a temp file beside path, fsync, then replace: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -95,6 +95,21 @@ def _check(emotion: Any, valence: Any, arousal: Any, stress: Any, classes: Seque
         raise LabelValueError(f"emotion {emotion!r} is not one of {', '.join(classes)}")
 
 
+def _move_head(session: Session, sample_id: int, base_id: int | None, new_id: int) -> None:
+    """Make new_id the head only if the head is still base_id (one conditional UPDATE, so two
+    concurrent editors cannot both win); then refresh the cached current label."""
+    base_cond = Sample.cur_annotation_id.is_(None) if base_id is None else Sample.cur_annotation_id == base_id
+    moved = session.execute(update(Sample).where(Sample.id == sample_id, base_cond)
+                            .values(cur_annotation_id=new_id)
+                            .execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        if session.get(Sample, sample_id) is None:
+            raise LookupError(f"sample {sample_id} does not exist")
+        head_id = session.scalar(select(Sample.cur_annotation_id).where(Sample.id == sample_id))
+        raise ConflictError(sample_id, base_id, session.get(Annotation, head_id) if head_id else None)
+    refresh_current(session, [sample_id])
+
+
 def edit_label(session: Session, sample_id: int, *, base_annotation_id: int | None, annotator: str,
                emotion: Any = UNSET, valence: Any = UNSET, arousal: Any = UNSET,
                stress: Any = UNSET, note: str = "", classes: Sequence[str] | None = None,
@@ -114,18 +129,7 @@ def edit_label(session: Session, sample_id: int, *, base_annotation_id: int | No
                      **values)
     session.add(ann)
     session.flush()
-    base_cond = (Sample.cur_annotation_id.is_(None) if base_annotation_id is None
-                 else Sample.cur_annotation_id == base_annotation_id)
-    moved = session.execute(update(Sample).where(Sample.id == sample_id, base_cond)
-                            .values(cur_annotation_id=ann.id)
-                            .execution_options(synchronize_session=False))
-    if moved.rowcount != 1:
-        if session.get(Sample, sample_id) is None:
-            raise LookupError(f"sample {sample_id} does not exist")
-        head_id = session.scalar(select(Sample.cur_annotation_id).where(Sample.id == sample_id))
-        raise ConflictError(sample_id, base_annotation_id,
-                            session.get(Annotation, head_id) if head_id else None)
-    refresh_current(session, [sample_id])
+    _move_head(session, sample_id, base_annotation_id, ann.id)
     return ann
 
 
@@ -149,16 +153,7 @@ def undo_last(session: Session, sample_id: int, *, base_annotation_id: int | Non
                      raw={"undo": target.id}, note=f"undo of #{target.id}")
     session.add(ann)
     session.flush()
-    base_cond = (Sample.cur_annotation_id.is_(None) if base_annotation_id is None
-                 else Sample.cur_annotation_id == base_annotation_id)
-    moved = session.execute(update(Sample).where(Sample.id == sample_id, base_cond)
-                            .values(cur_annotation_id=ann.id)
-                            .execution_options(synchronize_session=False))
-    if moved.rowcount != 1:
-        head_id = session.scalar(select(Sample.cur_annotation_id).where(Sample.id == sample_id))
-        raise ConflictError(sample_id, base_annotation_id,
-                            session.get(Annotation, head_id) if head_id else None)
-    refresh_current(session, [sample_id])
+    _move_head(session, sample_id, base_annotation_id, ann.id)
     return ann
 
 

@@ -15,6 +15,7 @@ for _path in (str(REPO), str(HERE)):  # the repo (core) and face_test_utils, in 
         sys.path.insert(0, _path)
 
 from core.assets import ASSETS, assets_dir  # noqa: E402
+from tests.conftest import block_network  # noqa: E402
 
 # Resolved once at collection, so tests that change AFFECTLAB_* env vars cannot move them.
 _ASSETS_DIR = assets_dir()
@@ -83,16 +84,5 @@ def noise_frame():
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
-    """Face tests run offline: any connection beyond loopback fails, and pip cannot download."""
-    import socket
-
-    real_connect = socket.socket.connect
-
-    def guarded(sock, address):
-        host = address[0] if isinstance(address, tuple) else None
-        if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
-            raise RuntimeError(f"network access attempted in a face test: {address!r}")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    """These tests run offline: connections beyond loopback fail, pip cannot download."""
+    block_network(monkeypatch, "a face test")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.assets import ASSETS, assets_dir
+from tests.conftest import block_network
 from tests.inference.common import make_tiny_resnet
 
 _ASSETS_DIR = assets_dir()  # resolved at collection; tests that move AFFECTLAB_* keep it
@@ -24,19 +25,8 @@ def cached_asset(name: str) -> Path:
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
-    """Inference tests run offline: connections beyond loopback fail, pip cannot download."""
-    import socket
-
-    real_connect = socket.socket.connect
-
-    def guarded(sock, address):
-        host = address[0] if isinstance(address, tuple) else None
-        if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
-            raise RuntimeError(f"network access attempted in an inference test: {address!r}")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    """These tests run offline: connections beyond loopback fail, pip cannot download."""
+    block_network(monkeypatch, "an inference test")
 
 
 @pytest.fixture(scope="session")
