@@ -1,0 +1,230 @@
+"""The one real-browser test: `streamlit run app.py`, headless Chromium with a fake webcam playing
+single_face.mp4, START on the Live page, frames through the server callback, STOP.
+
+Needs Debian's chromium and ffmpeg (apt-get install -y chromium ffmpeg) and the playwright
+package (never `playwright install`). Without them it fails when CI=true and skips loudly
+otherwise. See /work/shared/E2E.md for the flags and the loopback set-up.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from core.config import REPO_ROOT
+from tests.live.common import ASSETS, cached_asset
+
+pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+INSTALL = ("apt-get update && apt-get install -y chromium ffmpeg; "
+           ".venv/bin/pip install -r requirements-dev.txt (playwright==1.65.2)")
+# Playwright's own --disable-features list (1.65), repeated because Chromium honours only the
+# last switch, plus WebRtcHideLocalIpsWithMdns so host candidates are real 127.0.0.1 addresses.
+PLAYWRIGHT_DISABLED = ("AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,HttpsUpgrades,"
+                       "HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,PaintHolding,"
+                       "ThirdPartyStoragePartitioning,AvoidCorsURLLoaderRestartOnRedirect,"
+                       "TcpPortRandomizationWin,OptimizationHints,NetworkTimeServiceQuerying,AimEnabled,"
+                       "PreconnectToSearch,msForceBrowserSignIn,msEdgeUpdateLaunchServicesPreferredVersion")
+START, STOP = re.compile(r"^start$", re.I), re.compile(r"^stop$", re.I)  # (MUI shows them upper case)
+IFRAME = 'iframe[title="streamlit_webrtc.component.webrtc_streamer"]'
+EMOTION = re.compile(r"\b(Neutral|Happy|Sad|Surprise|Fear|Disgust|Anger|Contempt) \d{1,3}%")
+RATES = re.compile(r"FPS (\d+\.\d) · Latency (\d+\.\d) ms")
+# counts pixels of the overlay accent (BGR 255,0,255 = RGB magenta) after VP8 round trips
+PIXEL_PROBE = """(video) => {
+  const c = document.createElement('canvas');
+  c.width = video.videoWidth; c.height = video.videoHeight;
+  const g = c.getContext('2d');
+  g.drawImage(video, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] > 170 && d[i + 1] < 100 && d[i + 2] > 170) n++;
+  return {accent: n, width: video.videoWidth, height: video.videoHeight,
+          time: video.currentTime, paused: video.paused};
+}"""
+
+
+class BrowserTestNotRun(pytest.PytestWarning):
+    """The real-browser test was skipped for missing tools (outside CI)."""
+
+
+def require_browser_tools() -> None:
+    """Fail loudly in CI, skip loudly elsewhere, when Chromium, ffmpeg or playwright is missing."""
+    missing = [str(CHROMIUM)] if not CHROMIUM.exists() else []
+    missing += [] if shutil.which("ffmpeg") else ["ffmpeg"]
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("playwright (pip)")
+    if not missing:
+        return
+    message = f"BROWSER TEST NOT RUN: missing {', '.join(missing)}. Install with: {INSTALL}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    warnings.warn(message, BrowserTestNotRun, stacklevel=1)  # listed in pytest's warnings summary
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str, *, log: Path | None = None) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    tail = "\n--- server log (tail) ---\n" + log.read_text()[-4000:] if log and log.exists() else ""
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{tail}")
+
+
+def frames(counter: Path) -> int:
+    try:
+        return int(counter.read_text() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+@pytest.fixture(autouse=True)
+def _browser_tools() -> None:
+    """Checked before any other fixture does work."""
+    require_browser_tools()
+
+
+@pytest.fixture
+def server(live_data_dir, tmp_path) -> Iterator[dict]:
+    """`streamlit run app.py` on a free loopback port in test mode, with a seeded temp store."""
+    cached_asset("single_face.mp4")
+    db = tmp_path / "live.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFFECTLAB_")}
+    env.update(AFFECTLAB_E2E="1", AFFECTLAB_E2E_FRAME_COUNTER=str(tmp_path / "frames.txt"),
+               AFFECTLAB_DATA_DIR=str(live_data_dir), AFFECTLAB_DB_URL=f"sqlite:///{db}",
+               AFFECTLAB_ASSETS_DIR=str(ASSETS), HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
+    seed = ("from core.store.db import write_session\nfrom tests.store.seed import seed_samples\n"
+            "with write_session() as s, s.begin():\n    seed_samples(s, 4, dataset='demo')\n")
+    subprocess.run([sys.executable, "-c", seed], cwd=REPO_ROOT, env=env, check=True)  # no demo build
+    port, log = free_port(), tmp_path / "server.log"
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address=127.0.0.1",
+           f"--server.port={port}", "--server.headless=true", "--browser.gatherUsageStats=false",
+           "--server.fileWatcherType=none", "--logger.level=info"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(healthy, 30, "the streamlit server", log=log)
+        yield {"url": url, "counter": tmp_path / "frames.txt", "log": log, "tmp": tmp_path}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def fake_camera(tmp_path) -> Path:
+    """single_face.mp4 as a looping y4m (letterboxed to 640x480, so the face keeps its shape)."""
+    y4m = tmp_path / "face.y4m"
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(cached_asset("single_face.mp4")),
+                    "-vf", "scale=640:360,pad=640:480:0:60", "-pix_fmt", "yuv420p", str(y4m)], check=True)
+    return y4m
+
+
+def chromium_args(y4m: Path) -> list[str]:
+    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-default-apps", "--disable-extensions", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}",
+            "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+            f"--disable-features={PLAYWRIGHT_DISABLED},WebRtcHideLocalIpsWithMdns"]
+
+
+def test_live_page_streams_the_fake_camera_through_the_model(server, fake_camera):
+    from playwright.sync_api import sync_playwright
+
+    tmp, counter, log = server["tmp"], server["counter"], server["log"]
+    home = tmp / "home"
+    browser_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home),
+                   "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
+                   "XDG_RUNTIME_DIR": str(home / "run")}
+    (home / "run").mkdir(parents=True, exist_ok=True)
+    shot = tmp / "live.png"
+    console: list[str] = []
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp / "profile"), executable_path=str(CHROMIUM), headless=True,
+            args=chromium_args(fake_camera), env=browser_env, permissions=["camera"],
+            viewport={"width": 1400, "height": 1100})
+        try:
+            page = context.new_page()
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+            # Open the app and follow its navigation (a deep link as the first visit of a fresh
+            # server would run pages/live.py by Streamlit's legacy pages/ discovery, not app.py).
+            # Wait for app.py's own navigation ("Live"; the legacy one says "live") before clicking.
+            page.goto(server["url"], wait_until="domcontentloaded")
+            page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Live", exact=True).click()
+            frame = page.frame_locator(IFRAME)
+            start = frame.get_by_role("button", name=START)
+            start.wait_for(timeout=45_000)  # the page loads the model first
+            started = time.monotonic()
+            start.click()
+            # ~3-4 s on an idle 2-core machine; the margin is for machines shared with other jobs
+            wait_for(lambda: frames(counter) >= 30, 45, ">= 30 frames in the server callback", log=log)
+            to_30 = time.monotonic() - started
+
+            def results_shown() -> str | None:
+                text = page.locator("body").inner_text()
+                rates = RATES.search(text)
+                return text if EMOTION.search(text) and rates and float(rates[1]) > 0 else None
+
+            text = wait_for(results_shown, 15, "prediction text from the callback on the page", log=log)
+            assert "V/A (prior)" in text and "Stress (prior)" in text, text
+            fps, latency = (float(v) for v in RATES.search(text).groups())
+
+            video = frame.locator("video").first
+            probe = video.evaluate(PIXEL_PROBE)
+            time.sleep(0.5)
+            later = video.evaluate(PIXEL_PROBE)
+            assert probe["width"] >= 320 and not later["paused"] and later["time"] > probe["time"], later
+            assert max(probe["accent"], later["accent"]) > 300, (probe, later)  # the overlay is drawn
+            page.screenshot(path=str(shot), full_page=True)
+
+            frame.get_by_role("button", name=STOP).click()
+            frame.get_by_role("button", name=START).wait_for(timeout=10_000)
+            time.sleep(1.5)  # frames already in flight finish
+            stopped_at = frames(counter)
+            time.sleep(2.0)
+            assert frames(counter) == stopped_at, "frames still reach the callback after STOP"
+        except BaseException:
+            page.screenshot(path=str(tmp / "failure.png"), full_page=True)
+            print(f"\nfailure screenshot: {tmp / 'failure.png'}\nserver log: {log}")
+            raise
+        finally:
+            (tmp / "console.log").write_text("\n".join(console))
+            context.close()
+    print(f"\nlive browser test: 30 frames {to_30:.1f} s after START; page showed {fps:.1f} fps, "
+          f"{latency:.1f} ms latency; {stopped_at} frames in all; accent pixels {later['accent']}"
+          f"\nscreenshot: {shot}\nserver log: {log}")
