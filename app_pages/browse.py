@@ -66,7 +66,7 @@ if st.session_state.get("detail_id"):
         if sample_detail_ui(st.session_state["detail_id"]):
             st.session_state["relabel_queue"] = [st.session_state["detail_id"]]
             st.session_state["relabel_mode"] = "handed over"
-            st.switch_page("pages/relabel.py")
+            st.switch_page("app_pages/relabel.py")
     except LookupError as exc:
         st.session_state["detail_id"] = None
         st.error(str(exc))

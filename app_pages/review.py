@@ -48,7 +48,7 @@ with grid_tab:
         ids = [r["id"] for r in rows]
         st.session_state["relabel_queue"] = ids[ids.index(opened):] + ids[:ids.index(opened)]
         st.session_state["relabel_mode"] = "handed over"
-        st.switch_page("pages/relabel.py")
+        st.switch_page("app_pages/relabel.py")
     c1, c2, c3 = st.columns([1, 1, 6])
     if c1.button("◀ Previous", disabled=offset == 0, key="rv_prev"):
         st.session_state["rv_offset"] = max(0, offset - PAGE)

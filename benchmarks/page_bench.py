@@ -26,7 +26,7 @@ def render_times(filters: dict, repeats: int, *, cold: bool) -> list[float]:
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
         at.session_state["demo_ready"] = True
         at.run()
-        at.switch_page("pages/browse.py")
+        at.switch_page("app_pages/browse.py")
         t = time.perf_counter()
         at.run()
         for key, value in filters.items():

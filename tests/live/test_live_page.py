@@ -27,7 +27,7 @@ def live_app(live_env):
 
     def make() -> AppTest:
         at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60).run()
-        at.switch_page("pages/live.py").run()
+        at.switch_page("app_pages/live.py").run()
         assert not at.exception, at.exception
         return at
 
@@ -120,8 +120,8 @@ def test_leaving_the_page_resets_the_stream_but_a_rerun_does_not(live_app):
     pretend_streaming()
     at.run()  # a rerun on the page, however late Streamlit counts runs: nothing is reset
     assert ctx.state.playing and ctx._sdp_answer_json
-    at.switch_page("pages/overview.py").run()
-    at.switch_page("pages/live.py").run()
+    at.switch_page("app_pages/overview.py").run()
+    at.switch_page("app_pages/live.py").run()
     assert not at.exception, at.exception
     assert at.session_state["live"] is ctx
     assert not ctx.state.playing and ctx._sdp_answer_json is None and not ctx._is_sdp_answer_sent

@@ -38,7 +38,7 @@ def app(seeded):
             at.session_state[k] = v
         at.run()
         if page:
-            at.switch_page(f"pages/{page}.py").run()
+            at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, at.exception
         return at
 
