@@ -12,9 +12,10 @@ from core.config import get_settings
 def caption(s: dict[str, Any]) -> str:
     label = s["emotion"] or "unlabelled"
     src = s["sources"].get("emotion", s["source"] or "")
+    label += f" ({src})" if src else ""
     va = ("" if s["valence"] is None else f" v{s['valence']:+.2f} a{s['arousal']:+.2f}")
     pred = f" · pred {s['pred_emotion']}" if s.get("pred_emotion") else ""
-    return f"#{s['id']} {label} ({src}){va}{pred}"
+    return f"#{s['id']} {label}{va}{pred}"
 
 
 def sample_grid_ui(samples: list[dict[str, Any]], *, columns: int = 8, key: str = "grid",

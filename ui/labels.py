@@ -17,7 +17,7 @@ def emotion_buttons_ui(classes: list[str], current: str | None, *, key: str) -> 
     for i, cls in enumerate(classes):
         chosen = st.session_state[state] == cls
         shortcut = str(i + 1) if i < 9 else None
-        if cols[i % len(cols)].button(f"{cls}" + (f" ({shortcut})" if shortcut else ""), key=f"{key}-b{i}",
+        if cols[i % len(cols)].button(cls, key=f"{key}-b{i}",  # Streamlit shows the shortcut key
                                       type="primary" if chosen else "secondary", width="stretch",
                                       shortcut=shortcut):
             st.session_state[state] = cls
