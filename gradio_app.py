@@ -1,0 +1,239 @@
+"""Gradio demo of the AffectLab predictor: webcam streaming and photo upload, with the Live page's overlays.
+
+`python gradio_app.py` serves http://127.0.0.1:7861 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT change
+it). Webcam frames travel over plain HTTP (gr.Image streaming, ~5 frames/s), so unlike the
+Streamlit Live page (WebRTC) it needs no STUN/TURN server. Every frame goes through the same
+core.inference.Predictor and core.live.LiveProcessor (smoothing + overlays) as the Live page.
+The API (gradio_client or /gradio_api) exposes `/analyze_image` and `/analyze_frame`.
+"""
+from __future__ import annotations
+
+import os
+
+# Before gradio is imported: no telemetry, no Hugging Face Hub calls (the app runs offline).
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import logging  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from core.inference.prediction import FacePrediction  # noqa: E402
+from core.live import LiveProcessor  # noqa: E402
+from core.overlay import OverlayOptions, draw_overlays, emotion_text, stress_text, va_text  # noqa: E402
+
+log = logging.getLogger(__name__)
+DEFAULT_LABEL = "Pretrained FER mini-Xception (default)"
+DEFAULT_PORT = 7861
+OVERLAYS = [("Face box", "box"), ("Emotion label", "label"), ("Probability bars", "bars"),
+            ("V/A circumplex", "circumplex"), ("Stress gauge", "stress")]
+DEFAULT_OVERLAYS = [v for _, v in OVERLAYS if getattr(OverlayOptions(), v)]
+EXAMPLES = ["0-f15-hao-ph.jpg", "0-f1-su-ph.jpg", "15-f13-anc-ph.jpg", "multi_face.jpg"]
+PRIOR_NOTE = ("*(prior)* = this model has no trained head for that output: the number is derived "
+              "from the emotion probabilities (a circumplex prior), not measured.")
+
+_PREDICTORS: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+def model_choices() -> dict[str, str | None]:
+    """label -> checkpoint path (None = the pretrained default), from the model catalog."""
+    try:
+        from core.inference.catalog import model_choices as catalog
+
+        return catalog()
+    except Exception as exc:  # no store yet or an unreadable DB: the default model still works
+        log.warning("model catalog unavailable (%s); offering the default model only", exc)
+        return {DEFAULT_LABEL: None}
+
+
+def get_predictor(path: str | None) -> Any:
+    """One shared, thread-safe Predictor per checkpoint (None = the pretrained default)."""
+    with _LOCK:
+        if (path or "") not in _PREDICTORS:
+            from core.inference import Predictor, default_predictor
+
+            _PREDICTORS[path or ""] = (default_predictor(backend="auto", threads=1) if path is None
+                                       else Predictor(path, threads=1))
+        return _PREDICTORS[path or ""]
+
+
+def overlay_options(names: list[str] | None) -> OverlayOptions:
+    chosen = set(DEFAULT_OVERLAYS if names is None else names)
+    return OverlayOptions(**{v: v in chosen for _, v in OVERLAYS})
+
+
+def label_value(preds: list[FacePrediction]) -> dict[str, float] | None:
+    """Class probabilities of the first face, for gr.Label."""
+    return dict(preds[0].probs) if preds else None
+
+
+def summary_markdown(preds: list[FacePrediction], extra: str = "") -> str:
+    """One line per face, the same wording as the Live page; prior outputs are marked."""
+    if not preds:
+        return "No face found." + (f"\n\n{extra}" if extra else "")
+    lines = [f"**Face {i + 1}**: {emotion_text(p)} · {va_text(p)} valence {p.valence:+.2f} / "
+             f"arousal {p.arousal:+.2f} · {stress_text(p)}" for i, p in enumerate(preds)]
+    flags = preds[0].flags
+    if "prior" in flags.values():
+        lines.append(PRIOR_NOTE)
+    if flags.get("emotion") == "untrained":
+        lines.append("**Warning:** this model's emotion head is untrained (random weights).")
+    return "\n\n".join(lines + ([extra] if extra else []))
+
+
+def result_json(preds: list[FacePrediction], predictor: Any, **extra: Any) -> dict[str, Any]:
+    return {"model": getattr(predictor, "model_version", ""), **extra, "faces": [p.to_dict() for p in preds]}
+
+
+def va_figure(preds: list[FacePrediction]) -> Any:
+    """A small circumplex: class anchors in gray, one point per face (hollow = prior)."""
+    import plotly.graph_objects as go
+
+    from core.rules import VA_CIRCUMPLEX
+
+    t = np.linspace(0, 2 * np.pi, 121)
+    fig = go.Figure(go.Scatter(x=np.cos(t), y=np.sin(t), mode="lines", hoverinfo="skip",
+                               line={"color": "lightgray"}, showlegend=False))
+    fig.add_trace(go.Scatter(
+        x=[v for v, _ in VA_CIRCUMPLEX.values()], y=[a for _, a in VA_CIRCUMPLEX.values()],
+        mode="text", text=list(VA_CIRCUMPLEX), textfont={"color": "gray", "size": 10},
+        hoverinfo="skip", showlegend=False))
+    for i, p in enumerate(preds):
+        prior = p.flags.get("va") == "prior"
+        fig.add_trace(go.Scatter(
+            x=[p.valence], y=[p.arousal], mode="markers", name=f"face {i + 1}" + (" (prior)" if prior else ""),
+            marker={"size": 14, "color": "magenta", "symbol": "circle-open" if prior else "circle",
+                    "line": {"width": 3}}))
+    fig.update_layout(width=320, height=350, margin={"l": 40, "r": 10, "t": 30, "b": 70},
+                      title=va_text(preds[0]) if preds else "V/A", legend={"orientation": "h", "y": -0.3},
+                      xaxis={"range": [-1.15, 1.15], "title": "valence", "zeroline": True},
+                      yaxis={"range": [-1.15, 1.15], "title": "arousal", "scaleanchor": "x"})
+    return fig
+
+
+def _resolve(model: str | None, choices: dict[str, str | None]) -> str | None:
+    if not model or model == DEFAULT_LABEL:
+        return None
+    if model not in choices:
+        import gradio as gr
+
+        raise gr.Error(f"unknown model {model!r}; choose one of {list(choices)}")
+    return choices[model]
+
+
+def analyze_image(path: str | None, model: str | None, overlays: list[str] | None,
+                  *, choices: dict[str, str | None]) -> tuple:
+    """A photo file -> (annotated RGB image, probabilities, V/A figure, summary, JSON)."""
+    if not path:
+        return None, None, va_figure([]), "Upload a photo with a face.", None
+    import gradio as gr
+
+    from core.faces.io import ImageError, decode_image
+
+    try:
+        frame = decode_image(Path(path).read_bytes(), name=Path(path).name)  # BGR, our own copy
+    except ImageError as exc:
+        raise gr.Error(str(exc)) from None
+    predictor = get_predictor(_resolve(model, choices))
+    preds = predictor.predict_frame(frame)
+    annotated = draw_overlays(frame, preds, overlay_options(overlays))
+    return (cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB), label_value(preds), va_figure(preds),
+            summary_markdown(preds), result_json(preds, predictor))
+
+
+def analyze_frame(frame_rgb: np.ndarray | None, model: str | None, overlays: list[str] | None,
+                  smoothing: float, state: LiveProcessor | None, *, choices: dict[str, str | None]) -> tuple:
+    """One webcam frame -> (annotated RGB frame, probabilities, summary, JSON, this viewer's processor).
+
+    Gradio hands a read-only RGB array: cvtColor makes the writeable BGR copy we draw on.
+    """
+    if frame_rgb is None:
+        return None, None, "Waiting for the webcam...", None, state
+    predictor = get_predictor(_resolve(model, choices))
+    processor = state if isinstance(state, LiveProcessor) else LiveProcessor(predictor)
+    processor.configure(predictor=predictor, smoothing=float(smoothing), overlays=overlay_options(overlays))
+    frame = cv2.cvtColor(np.asarray(frame_rgb, np.uint8), cv2.COLOR_RGB2BGR)
+    annotated = processor.process(frame)
+    snap = processor.results.latest()
+    preds = list(snap.predictions) if snap else []
+    stats = (f"frame {snap.frame_index} · {snap.fps:.1f} frames/s · {snap.latency_ms:.0f} ms per frame"
+             if snap else "")
+    if snap and snap.error:
+        stats += f" · error: {snap.error}"
+    return (cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB), label_value(preds),
+            summary_markdown(preds, stats),
+            result_json(preds, predictor, frame=snap.frame_index if snap else 0), processor)
+
+
+def example_paths() -> list[str]:
+    """Demo faces already in the asset cache (never downloads while building the UI)."""
+    from core.assets import assets_dir
+
+    return [str(assets_dir() / n) for n in EXAMPLES if (assets_dir() / n).exists()]
+
+
+def build_demo(choices: dict[str, str | None] | None = None) -> Any:
+    """The gr.Blocks app: a Webcam tab (streaming) and a Photo tab (upload)."""
+    import functools
+
+    import gradio as gr
+
+    choices = choices or model_choices()
+    with gr.Blocks(title="AffectLab") as demo:
+        gr.Markdown("# AffectLab\nEmotion probabilities, valence/arousal in [-1, 1] and stress in "
+                    "[0, 1] for every face. " + PRIOR_NOTE)
+        with gr.Row():
+            model = gr.Dropdown(list(choices), value=next(iter(choices)), label="Model", scale=2)
+            overlays = gr.CheckboxGroup(OVERLAYS, value=DEFAULT_OVERLAYS, label="Overlays", scale=3)
+        with gr.Tab("Webcam"):
+            with gr.Row():
+                with gr.Column():
+                    cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
+                    smoothing = gr.Slider(0.0, 0.9, value=0.6, step=0.1, label="Smoothing")
+                with gr.Column():
+                    cam_out = gr.Image(label="Annotated", format="jpeg", interactive=False, elem_id="cam-out")
+                    cam_label = gr.Label(num_top_classes=8, label="Emotion (first face)")
+                    cam_text = gr.Markdown(elem_id="cam-text")
+                    cam_json = gr.JSON(label="Predictions", open=False, elem_id="cam-json")
+            state = gr.State(None)
+            cam.stream(functools.partial(analyze_frame, choices=choices),
+                       [cam, model, overlays, smoothing, state],
+                       [cam_out, cam_label, cam_text, cam_json, state],
+                       stream_every=0.2, concurrency_limit=8, show_progress="hidden",
+                       api_name="analyze_frame")
+        with gr.Tab("Photo"):
+            with gr.Row():
+                with gr.Column():
+                    photo = gr.Image(sources=["upload", "clipboard"], type="filepath", label="Photo")
+                    go_btn = gr.Button("Analyze", variant="primary")
+                    if example_paths():
+                        gr.Examples(example_paths(), [photo], cache_examples=False)
+                with gr.Column():
+                    photo_out = gr.Image(label="Annotated", interactive=False)
+                    photo_label = gr.Label(num_top_classes=8, label="Emotion (first face)")
+                    photo_va = gr.Plot(label="Valence / arousal")
+                    photo_text = gr.Markdown()
+                    photo_json = gr.JSON(label="Predictions", open=False)
+            gr.on([go_btn.click, photo.change], functools.partial(analyze_image, choices=choices),
+                  [photo, model, overlays], [photo_out, photo_label, photo_va, photo_text, photo_json],
+                  api_name="analyze_image")
+    return demo
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up probes
+    get_predictor(None).predict_frame(np.zeros((240, 320, 3), np.uint8))  # load models before serving
+    demo = build_demo()
+    demo.queue().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        server_port=int(os.environ.get("GRADIO_SERVER_PORT", DEFAULT_PORT)),
+                        ssr_mode=False, share=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Container entrypoint: pick where the data lives, seed it on first start, then run the command
+# (default: the Streamlit app on ${PORT:-7860}).
+#
+# Persistent storage (Hugging Face Spaces mounts it at /data, at run time only): when
+# $AFFECTLAB_PERSIST_DIR (default /data) is a writable directory, the store lives there:
+#   AFFECTLAB_DB_URL=sqlite:///$AFFECTLAB_PERSIST_DIR/annotations.db
+#   AFFECTLAB_DATA_DIR=$AFFECTLAB_PERSIST_DIR/affectlab
+# and on first start (no annotations.db there yet) the demo data and default model prepared at
+# build time (./data, ./annotations.db) are copied in, so nothing is fetched again. Otherwise
+# the app uses the image's own data dir (lost when the container is replaced). An explicit
+# AFFECTLAB_DB_URL or AFFECTLAB_DATA_DIR (e.g. a PostgreSQL URL as a Space secret) always wins.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+persist=${AFFECTLAB_PERSIST_DIR:-/data}
+
+seed() {  # seed DIR: copy the image's data dir and a consistent copy of its SQLite DB into DIR
+  local data="$1/affectlab" db="$1/annotations.db"
+  echo "start: seeding $1 with the demo data prepared in the image" >&2
+  mkdir -p "$data"
+  if [[ -d data ]]; then cp -R data/. "$data/"; fi
+  if [[ -f annotations.db ]]; then
+    # sqlite3's backup API: safe with the WAL file; the DB is renamed into place last, so an
+    # interrupted seed is simply redone on the next start
+    python -c 'import sqlite3, sys; s = sqlite3.connect(sys.argv[1]); d = sqlite3.connect(sys.argv[2]); s.backup(d); d.close(); s.close()' \
+      annotations.db "$db.part"
+    mv "$db.part" "$db"
+  fi
+}
+
+if [[ -z ${AFFECTLAB_DB_URL:-} && -z ${AFFECTLAB_DATA_DIR:-} && -d $persist && -w $persist ]]; then
+  [[ -e $persist/annotations.db ]] || seed "$persist"
+  export AFFECTLAB_DB_URL="sqlite:///$persist/annotations.db"
+  export AFFECTLAB_DATA_DIR="$persist/affectlab"
+  echo "start: data in $persist (persistent)" >&2
+else
+  db=${AFFECTLAB_DB_URL:+the URL in AFFECTLAB_DB_URL}  # never print the URL: it may hold a password
+  echo "start: data in ${AFFECTLAB_DATA_DIR:-$PWD/data}, DB ${db:-$PWD/annotations.db}" >&2
+fi
+
+if [[ $# -eq 0 ]]; then
+  set -- streamlit run app.py --server.port "${PORT:-7860}" --server.address 0.0.0.0
+fi
+exec "$@"
