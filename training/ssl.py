@@ -111,9 +111,11 @@ def holdout_mask(subjects: np.ndarray, emotion: np.ndarray, frames: np.ndarray,
     """True = held out: per (subject, emotion), the last `fraction` of frames (at least one,
     and at least one left to train on when there are two or more)."""
     out = np.zeros(len(subjects), bool)
-    keys = [f"{s}\0{e}" for s, e in zip(subjects, emotion)]
-    for key in dict.fromkeys(keys):
-        idx = np.array([i for i, k in enumerate(keys) if k == key])
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(subjects.tolist(), emotion.tolist())):
+        groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        idx = np.array(members)
         idx = idx[np.argsort(frames[idx], kind="stable")]
         k = min(max(int(round(fraction * len(idx))), 1), len(idx) - 1)
         out[idx[len(idx) - k:]] = True

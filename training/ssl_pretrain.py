@@ -50,7 +50,7 @@ def pretrain_masked(model: AffectNet, x: np.ndarray, *, epochs: int, lr: float, 
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss)
+            total += float(loss.detach())
         history.append(total / steps)
         log.info("masked pre-training epoch %d/%d: loss %.4f", epoch + 1, epochs, history[-1])
     return history
@@ -114,7 +114,7 @@ def pretrain_simclr(model: AffectNet, paths: list[str], data_dir: Path, *, epoch
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss)
+            total += float(loss.detach())
         history.append(total / max(len(loader), 1))
         log.info("SimCLR pre-training epoch %d/%d: loss %.4f", epoch + 1, epochs, history[-1])
     return history

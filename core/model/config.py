@@ -17,6 +17,9 @@ BACKBONE_DEFAULTS: dict[str, dict] = {
     "resnet18": {"input_size": 112, "channels": 3, "mean": IMAGENET_MEAN, "std": IMAGENET_STD},
     "mobilenet_v2": {"input_size": 112, "channels": 3, "mean": IMAGENET_MEAN,
                      "std": IMAGENET_STD},
+    # per-sample feature vectors: channels = dimension D, mean/std = per-dimension standardisation
+    # (training.features_data.standardisation on the training split), input_size unused
+    "features_mlp": {"input_size": 1, "channels": 1, "mean": [0.0], "std": [1.0]},
 }
 
 

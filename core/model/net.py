@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from core.model.config import ModelConfig
+from core.model.features_mlp import from_config as features_mlp
 from core.model.mini_xception import MiniXception
 from core.model.mobilenet_v2 import MobileNetV2
 from core.model.resnet import ResNet18
@@ -18,6 +19,7 @@ BACKBONES: dict[str, Callable[[ModelConfig], nn.Module]] = {
     "mini_xception": lambda c: MiniXception(c.channels, c.widths),
     "resnet18": lambda c: ResNet18(c.channels, c.widths, c.width_mult),
     "mobilenet_v2": lambda c: MobileNetV2(c.channels, c.width_mult),
+    "features_mlp": features_mlp,  # (B, D) feature vectors; returns a (B, C, 1, 1) map
 }
 # backbones whose emotion head is the Keras-style conv3x3 + global average pool (keeps the
 # pretrained classifier weights); every other backbone gets pool + Linear.
