@@ -13,6 +13,7 @@ from ui.detail import sample_detail_ui
 from ui.filters import browse_filters_ui
 from ui.grid import sample_grid_ui
 from ui.state import dataset_ui
+from ui.text import md
 
 PAGE = 48
 st.session_state["page"] = "browse"
@@ -26,7 +27,7 @@ if st.session_state.get("browse_key") != key:  # new filters: back to the first 
     st.session_state.update(browse_key=key, browse_cursors=[None])
 cursors = st.session_state["browse_cursors"]
 
-st.title(f"Browse · {ds['name']}")
+st.title(f"Browse · {md(ds['name'])}")
 total = count(key, flt, 100_000)
 st.caption(f"{total:,}{'+' if total >= 100_000 else ''} samples match"
            + (f" · {len(flt.sample_ids)} selected on the V/A plot" if flt.sample_ids else ""))

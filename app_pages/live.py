@@ -19,6 +19,7 @@ import streamlit as st
 from core.live import capture_to_dataset, model_choices
 from core.overlay import draw_overlays, emotion_text, stress_text, va_text
 from ui.data import datasets
+from ui.text import md
 from ui.webrtc import (
     IceConfigError,
     apply_patches,
@@ -90,11 +91,11 @@ with right:
             try:
                 added = capture_to_dataset(target or "live", snap)
             except ValueError as exc:
-                st.error(str(exc))
+                st.error(md(exc))  # may quote the typed dataset name
             else:
                 datasets.clear()
-                st.success(f"Added to {added['dataset']}" if added["added"] else
-                           f"Already in {added['dataset']}")
+                st.success(f"Added to {md(added['dataset'])}" if added["added"] else
+                           f"Already in {md(added['dataset'])}")
                 st.image(cv2.cvtColor(snap.crop, cv2.COLOR_BGR2RGB), width=112)
 
 if st.toggle("Use snapshots instead of live video", key="live_snapshots",

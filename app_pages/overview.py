@@ -10,6 +10,7 @@ from core.store.queries import recent_edits
 
 from ui.charts import class_balance_figure
 from ui.data import datasets, stats
+from ui.text import md
 
 st.title("AffectLab")
 rows = datasets()
@@ -19,7 +20,7 @@ if not rows:
 st.dataframe([{k: r[k] for k in ("name", "taxonomy", "samples", "labelled")} for r in rows],
              hide_index=True, width="stretch")
 for ds in rows:
-    st.subheader(f"{ds['name']}")
+    st.subheader(md(ds["name"]))
     st_ = stats(ds["id"])
     cols = st.columns(4)
     cols[0].metric("samples", st_["samples"])

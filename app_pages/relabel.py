@@ -1,8 +1,6 @@
 """Relabel: a queue of faces; emotion buttons, a clickable V/A circumplex, stress; save, skip, undo."""
 from __future__ import annotations
 
-from html import escape
-
 import streamlit as st
 
 from core.store.db import read_session
@@ -14,6 +12,7 @@ from ui.circumplex import circumplex_ui
 from ui.data import sample_dict
 from ui.labels import changed, emotion_buttons_ui, save_label, undo_label
 from ui.state import annotator, dataset_ui
+from ui.text import md
 
 st.session_state["page"] = "relabel"
 ds = dataset_ui()
@@ -31,9 +30,12 @@ if st.session_state.get("rq_key") != qkey:
     st.session_state.update(rq_key=qkey, rq=ids, rq_pos=0, rq_base={})
 queue, pos = st.session_state["rq"], st.session_state["rq_pos"]
 
-st.title(f"Relabel · {ds['name']}")
+st.title(f"Relabel · {md(ds['name'])}")
 if msg := st.session_state.pop("relabel_msg", None):
-    (st.success if msg[0] else st.error)(msg[1])
+    if msg[0]:
+        st.success(msg[1])
+    else:
+        st.error(md(msg[1]))  # a conflict names another annotator
 
 
 def go_to(new_pos: int) -> None:
@@ -55,19 +57,19 @@ with read_session() as s:
 # the label the editor first saw is the base of the edit, so a save made meanwhile is a conflict
 base = st.session_state.setdefault("rq_base", {}).setdefault(pos, sample["head"])
 sample["head"] = base
-st.caption(f"{mode} · {pos + 1} of {len(queue)} · annotator **{escape(annotator())}**")
+st.caption(f"{mode} · {pos + 1} of {len(queue)} · annotator **{md(annotator())}**")
 left, right = st.columns([2, 3])
 with left:
     st.image(bgr_to_rgb(crop_image(sample["crop_path"])), width=320, caption=f"sample #{sample['id']}")
     if detail.predictions:
         p = detail.predictions[0]
-        st.write(f"model says **{p.emotion}** ({p.confidence:.0%})"
+        st.write(f"model says **{md(p.emotion)}** ({p.confidence:.0%})"
                  + (" · V/A and stress are a prior" if (p.flags or {}).get("va") == "prior" else ""))
     st.markdown("**Previous labels**")
     for h in detail.history[:6]:
-        who = escape(h.annotator or h.source)
-        vals = ", ".join(f"{k} {v:+.2f}" if isinstance(v, float) else f"{k} {v}"
-                         for k, v in h.after.items() if v is not None) or escape(h.note) or "—"
+        who = md(h.annotator or h.source)
+        vals = ", ".join(f"{k} {v:+.2f}" if isinstance(v, float) else f"{k} {md(v)}"
+                         for k, v in h.after.items() if v is not None) or md(h.note) or "—"
         st.caption(f"{h.created_at:%Y-%m-%d %H:%M} · {who} ({h.source}): {vals}")
 with right:
     key = f"rl-{sample['id']}-{sample['head']}"

@@ -10,6 +10,7 @@ from core.store.models import Dataset, Run
 from core.store.review import ORDERS, review_arrays, review_rows, runs_with_predictions
 from ui.charts import confusion_figure, va_pairs_figure
 from ui.grid import sample_grid_ui
+from ui.text import md
 
 PAGE = 32
 st.session_state["page"] = "review"
@@ -29,7 +30,7 @@ with read_session() as s:
     arrays = review_arrays(s, run_id, split=None if split == "all" else split)
 classes = ds.taxonomy["classes"] if ds else sorted({c for c in arrays["true"] if c})
 cell = st.session_state.get("rv_cell")  # (true, predicted) picked on the confusion matrix
-st.caption(f"run {run_id} · {ds.name if ds else '?'} · split {split} · {len(arrays['id'])} predictions"
+st.caption(f"run {run_id} · {md(ds.name) if ds else '?'} · split {split} · {len(arrays['id'])} predictions"
            + (f" · showing true {cell[0]} predicted {cell[1]}" if cell else ""))
 
 grid_tab, confusion_tab, va_tab, table_tab = st.tabs(["Samples", "Confusion matrix", "Valence / arousal",

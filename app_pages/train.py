@@ -11,6 +11,7 @@ from training import jobs
 from training.runs import create_run
 from ui.data import stats
 from ui.state import dataset_ui
+from ui.text import md
 from ui.training import curves_figure, run_row, train_form_ui
 
 ACTIVE = ("queued", "starting", "running", "cancelling")
@@ -18,7 +19,7 @@ st.session_state["page"] = "train"
 ds = dataset_ui()
 if ds is None:
     st.stop()
-st.title(f"Train · {ds['name']}")
+st.title(f"Train · {md(ds['name'])}")
 splits = stats(ds["id"])["by_split"]
 if "train" not in splits:
     st.warning("This dataset has no train/val/test split yet.")

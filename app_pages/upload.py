@@ -15,6 +15,7 @@ from core.overlay import OverlayOptions, draw_overlays
 from core.timeline import video_timeline
 from core.viz import bgr_to_rgb
 from ui.models import model_ui, prior_note
+from ui.text import md
 
 MAX_IMAGE_MB, MAX_VIDEO_MB = 25, 200
 st.session_state["page"] = "upload"
@@ -35,14 +36,14 @@ with image_tab:
                              key="upload_images")
     options = OverlayOptions(bars=st.toggle("Probability bars", True, key="up_bars"))
     for f in files or []:
-        st.subheader(f.name)
+        st.subheader(md(f.name))
         if f.size > MAX_IMAGE_MB * 2**20:
-            st.error(f"{f.name}: {f.size / 2**20:.1f} MiB is over the {MAX_IMAGE_MB} MiB limit")
+            st.error(f"{md(f.name)}: {f.size / 2**20:.1f} MiB is over the {MAX_IMAGE_MB} MiB limit")
             continue
         try:
             frame = decode_image(f.getvalue(), name=f.name)
         except ImageError as exc:
-            st.error(str(exc))
+            st.error(md(exc))  # the message starts with the uploaded file's name
             continue
         preds = model.predict_frame(frame)
         if not preds:
@@ -74,7 +75,7 @@ with video_tab:
     fps = st.slider("Frames analysed per second", 1.0, 15.0, 5.0, 1.0, key="up_fps")
     if video is not None and st.button("Analyse", key="analyse", type="primary"):
         if video.size > MAX_VIDEO_MB * 2**20:
-            st.error(f"{video.name}: {video.size / 2**20:.1f} MiB is over the {MAX_VIDEO_MB} MiB limit")
+            st.error(f"{md(video.name)}: {video.size / 2**20:.1f} MiB is over the {MAX_VIDEO_MB} MiB limit")
             st.stop()
         bar = st.progress(0.0, text="analysing...")
         with tempfile.TemporaryDirectory() as tmp:  # never a user-chosen path
@@ -84,7 +85,7 @@ with video_tab:
                 df = video_timeline(path, model, fps=fps,
                                     progress=lambda n, t: bar.progress(min(1.0, n / 1000), text=f"{t or 0:.1f} s"))
             except VideoError as exc:
-                st.error(str(exc).replace(str(path), video.name))
+                st.error(md(str(exc).replace(str(path), video.name)))
                 st.stop()
         bar.progress(1.0, text=f"{df['frame'].nunique()} frames")
         st.session_state["timeline"] = (video.name, df)
@@ -92,12 +93,12 @@ with video_tab:
         name, df = st.session_state["timeline"]
         classes = [c[2:] for c in df.columns if c.startswith("p_")]
         if not classes:
-            st.warning(f"{name}: no face found in any analysed frame.")
+            st.warning(f"{md(name)}: no face found in any analysed frame.")
         else:
             st.plotly_chart(timeline_figure(df, classes), key="timeline_fig")
             if df["va_source"].eq("prior").any():
                 st.caption("V/A and stress here are a prior from the emotion probabilities (untrained heads).")
             st.dataframe(df.drop(columns=["bbox"]), hide_index=True, height=240)
-        csv = df.map(safe_cell).to_csv(index=False).encode()
+        csv = df.map(safe_cell).to_csv(index=False, lineterminator="\r\n").encode()  # RFC 4180
         st.download_button("Download CSV", csv, file_name=f"{Path(name).stem}_timeline.csv", mime="text/csv",
                            key="download_csv")

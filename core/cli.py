@@ -14,7 +14,8 @@ from core.ingest.records import ImportFailed
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 # Verbs served by other packages, registered by module name so core never imports them at load:
 # each module has add_commands(subparsers) adding parsers whose `handler(args) -> dict`.
-PLUGINS: list[str] = ["training.cli", "core.predict_cli", "core.prelabel", "training.eval_cli"]
+PLUGINS: list[str] = ["training.cli", "core.predict_cli", "core.prelabel", "training.eval_cli",
+                      "core.backup_cli"]
 
 
 class CliError(RuntimeError):

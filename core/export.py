@@ -64,7 +64,7 @@ def export_dataset(session: Session, dataset_id: int, to: str | Path, *,
     frame = pd.DataFrame(rows, columns=None if rows else COLUMNS)
     if to.suffix.lower() == ".csv":
         frame = frame.map(safe_cell)
-        frame.to_csv(to, index=False)
+        frame.to_csv(to, index=False, lineterminator="\r\n")  # RFC 4180: a CR in a cell gets quoted
     else:
         frame.to_parquet(to, index=False)
     return {"file": str(to), "rows": len(rows), "crops": str(crops_dir) if copy_crops else None}

@@ -44,7 +44,10 @@ class Taxonomy:
         if isinstance(value, bool):
             raise LabelError(f"emotion {value!r} is not a class name or code")
         if text.lstrip("-").isdigit() or (isinstance(value, float) and value.is_integer()):
-            code = int(float(text))
+            try:  # "²" and "--5" pass isdigit but are no number; "9" * 400 overflows
+                code = int(float(text))
+            except (ValueError, OverflowError):
+                raise LabelError(f"emotion {text[:40]!r} is not a class name or code") from None
             if not 0 <= code < len(self.classes):
                 raise LabelError(f"emotion code {code} is out of range 0..{len(self.classes) - 1} "
                                  f"for taxonomy {self.name}")

@@ -6,6 +6,7 @@ import streamlit as st
 from core.store.db import read_session
 from core.store.samples import sample_detail
 from core.viz import bgr_to_rgb, crop_image, draw_face, source_frame
+from ui.text import md
 
 
 def _fmt(values: dict | None) -> str:
@@ -25,19 +26,19 @@ def sample_detail_ui(sample_id: int) -> bool:
     c1, c2, c3 = st.columns([1, 2, 2])
     with c1:
         st.image(bgr_to_rgb(crop_image(smp.crop_path)), caption="aligned crop", width="stretch")
-        st.write(f"split **{smp.split or '—'}** · subject **{smp.subject or '—'}** · quality "
+        st.write(f"split **{md(smp.split or '—')}** · subject **{md(smp.subject or '—')}** · quality "
                  f"**{'—' if smp.quality is None else f'{smp.quality:.2f}'}**")
         if smp.flag:
-            st.warning(smp.flag)
+            st.warning(md(smp.flag))
         relabel = st.button("Relabel this sample", key=f"relabel-{smp.id}", type="primary")
     with c2:
         frame = source_frame(d.media.path, d.media.kind, smp.frame_index) if d.media else None
         if frame is not None:
             drawn = draw_face(frame, bbox=smp.bbox, keypoints=smp.keypoints, landmarks=d.landmarks)
             where = f" frame {smp.frame_index} ({smp.timestamp:.2f} s)" if smp.frame_index is not None else ""
-            st.image(bgr_to_rgb(drawn), caption=f"{d.media.original_name}{where}", width="stretch")
+            st.image(bgr_to_rgb(drawn), caption=f"{md(d.media.original_name)}{where}", width="stretch")
         else:
-            st.caption(f"source: {smp.source_path or 'unknown'} (no source frame stored)")
+            st.caption(f"source: {md(smp.source_path or 'unknown')} (no source frame stored)")
     with c3:
         st.markdown("**Label history** (newest first)")
         st.dataframe([{"when": h.created_at.strftime("%Y-%m-%d %H:%M:%S"), "who": h.annotator or h.source,

@@ -1,12 +1,12 @@
 """A grid of face crops with captions; returns the sample the user opened."""
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 import streamlit as st
 
 from core.config import get_settings
+from ui.text import md
 
 
 def caption(s: dict[str, Any]) -> str:
@@ -32,7 +32,7 @@ def sample_grid_ui(samples: list[dict[str, Any]], *, columns: int = 8, key: str 
                     st.image(str(path), width="stretch")
                 else:
                     st.warning("crop file missing")
-                st.caption(escape(caption(s)) + (extra(s) if extra else ""))
+                st.caption(md(caption(s)) + (extra(s) if extra else ""))
                 if st.button("open", key=f"{key}-open-{s['id']}", type="tertiary"):
                     opened = s["id"]
     return opened

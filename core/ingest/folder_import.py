@@ -63,7 +63,7 @@ def parse_fer2013(path: Path, ctx: ImportContext) -> Iterator[PendingSample | Ro
         errors, emotion, split = [], None, None
         code = row["emotion"].strip()
         if not is_missing(code):
-            if not code.isdigit() or not 0 <= int(code) < len(FER7):
+            if not code.isdecimal() or len(code) > 9 or not 0 <= int(code) < len(FER7):
                 errors.append(RowError(path.name, line, "emotion", f"FER2013 code {code!r} is not 0..6"))
             else:
                 try:

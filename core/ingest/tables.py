@@ -38,8 +38,13 @@ def open_table(path: Path, *, required: list[str], strip_headers: bool = True
     except csv.Error:
         dialect = csv.excel
     fh.seek(0)
-    reader = csv.reader(fh, dialect)
-    header = [h.strip() if strip_headers else h for h in next(reader)]
+    # the sniffer cannot see quoting in a header line: read "" inside quotes as one quote (RFC 4180)
+    reader = csv.reader(fh, dialect, doublequote=True)
+    try:
+        header = [h.strip() if strip_headers else h for h in next(reader)]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        fh.close()
+        raise TableError(f"{path.name}: unreadable header ({exc})") from None
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         fh.close()
@@ -52,14 +57,21 @@ def open_table(path: Path, *, required: list[str], strip_headers: bool = True
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         with fh:
-            for cells in reader:
-                line = reader.line_num
-                if not any(c.strip() for c in cells):
-                    continue
-                if len(cells) != len(header):
-                    yield line, {"__error__": f"has {len(cells)} cells, the header has {len(header)}"}
-                    continue
-                yield line, dict(zip(header, cells))
+            try:
+                for cells in reader:
+                    line = reader.line_num
+                    if not any(c.strip() for c in cells):
+                        continue
+                    if len(cells) != len(header):
+                        yield line, {"__error__": f"has {len(cells)} cells, the header has {len(header)}"}
+                        continue
+                    yield line, dict(zip(header, cells))
+            except UnicodeDecodeError:  # past the first 64 KiB that open_table checked
+                yield reader.line_num + 1, {"__error__": "not UTF-8 text from about here on; the rest "
+                                                         "of the file was not read"}
+            except csv.Error as exc:
+                yield reader.line_num, {"__error__": f"unreadable CSV ({exc}); the rest of the file "
+                                                     "was not read"}
 
     return header, rows()
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"
                     ) -> tuple[AffectNet, ModelConfig, dict]:
     """Rebuild the model from the checkpoint's own config; returns (model in eval mode, config,
     meta = every other entry: format, metrics, extra, created, torch_version)."""
-    payload = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:  # e.g. a pickle that would run code when loaded
+        why = next((ln.strip() for ln in str(exc).splitlines() if "Unsupported" in ln), "")
+        raise ValueError(f"{path}: refused, not a weights-only checkpoint ({why[:300] or 'unreadable'})"
+                         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not an AffectLab checkpoint ({FORMAT})")
     config = ModelConfig.from_dict(payload["config"])
