@@ -114,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batches", type=int, nargs="+", default=[1, 32])
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     p.add_argument("--json", action="store_true", help="also print the rows as JSON")
+    p.add_argument("--quick", action="store_true", help="mini_xception only, batch 1, 10 repeats")
     args = p.parse_args(argv)
+    if args.quick:
+        args.models, args.batches, args.repeats = ["mini_xception"], [1], 10
 
     import os
 

@@ -42,7 +42,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--store", type=Path, required=True, help="folder given to store_bench.py --keep")
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="2 repeats")
     args = ap.parse_args()
+    if args.quick:
+        args.repeats = 2
     os.environ["AFFECTLAB_DATA_DIR"] = str(args.store / "data")
     os.environ["AFFECTLAB_DB_URL"] = f"sqlite:///{args.store / 'bench.db'}"
     crop = args.store / "data" / "crops" / "bench.png"
@@ -61,6 +64,17 @@ def main() -> None:
             times = sorted(render_times(flt, args.repeats, cold=cold))
             print(f"browse render, {'cold' if cold else 'warm'} cache, {name:24s} p50 "
                   f"{statistics.median(times):8.1f} ms   max {times[-1]:8.1f} ms  (n={len(times)})")
+    print(f"peak RSS of this process (Browse page, {n:,}-sample store): {peak_rss_mib():.0f} MiB")
+
+
+def peak_rss_mib() -> float:
+    """VmHWM of this process, MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

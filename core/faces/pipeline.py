@@ -11,7 +11,7 @@ from core.faces.align import DEFAULT_MARGIN, align_face
 from core.faces.detect import FaceDetector
 from core.faces.io import to_bgr
 from core.faces.landmarks import LandmarkModel
-from core.faces.quality import quality_score
+from core.faces.quality import SHARPNESS_SIZE, quality_score
 from core.faces.types import Face
 
 
@@ -71,14 +71,26 @@ class FacePipeline:
         return crops
 
     def _finish(self, frame: np.ndarray, face: Face) -> FaceCrop | None:
-        presence = None
-        if self.with_landmarks and self.landmark_model is not None:
-            mesh, presence = self.landmark_model.landmarks(frame, face)
-            if presence < self.min_presence:
-                return None
-            face = replace(face, landmarks=mesh, presence=presence, keypoints=kp.from_mesh(mesh))
-        face.quality = quality_score(frame, face, landmarks_presence=presence)
+        refined = self.refine(frame, face)
+        return None if refined is None else self.crop(frame, refined)
+
+    def refine(self, frame: np.ndarray, face: Face) -> Face | None:
+        """With the mesh: the face with landmarks, presence and mesh keypoints, or None when
+        its presence is below min_presence. Without it: the face as detected."""
+        if not (self.with_landmarks and self.landmark_model is not None):
+            return face
+        mesh, presence = self.landmark_model.landmarks(frame, face)
+        if presence < self.min_presence:
+            return None
+        return replace(face, landmarks=mesh, presence=presence, keypoints=kp.from_mesh(mesh))
+
+    def crop(self, frame: np.ndarray, face: Face) -> FaceCrop:
+        """Score the face's quality (sets face.quality) and align its crop."""
         crop = align_face(frame, face.keypoints, size=self.size, gray=self.gray, margin=self.margin)
+        # the sharpness score warps the same 64x64 gray crop a gray 64 px model takes: reuse it
+        same = self.gray and self.size == SHARPNESS_SIZE and self.margin == DEFAULT_MARGIN
+        face.quality = quality_score(frame, face, landmarks_presence=face.presence,
+                                     aligned_gray=crop if same else None)
         return FaceCrop(face=face, crop=crop)
 
     def close(self) -> None:

@@ -34,14 +34,19 @@ def _pose_score(face: Face) -> float:
     return float(np.clip(1.0 - yaw / MAX_YAW, 0.0, 1.0))
 
 
-def sharpness(frame_bgr: np.ndarray, face: Face) -> float:
-    """Variance of the Laplacian of the 64x64 gray aligned crop (scale-normalised blur)."""
-    crop = align_face(frame_bgr, face.keypoints, size=SHARPNESS_SIZE, gray=True)
+def sharpness(frame_bgr: np.ndarray, face: Face, *, aligned_gray: np.ndarray | None = None) -> float:
+    """Variance of the Laplacian of the 64x64 gray aligned crop (scale-normalised blur).
+    aligned_gray: that crop when the caller already has it (align_face(frame, keypoints,
+    size=64, gray=True) with the default margin), so it is not warped twice."""
+    crop = aligned_gray
+    if crop is None:
+        crop = align_face(frame_bgr, face.keypoints, size=SHARPNESS_SIZE, gray=True)
     return float(cv2.Laplacian(crop, cv2.CV_64F).var())
 
 
 def quality_components(
-    frame_bgr: np.ndarray, face: Face, *, landmarks_presence: float | None = None
+    frame_bgr: np.ndarray, face: Face, *, landmarks_presence: float | None = None,
+    aligned_gray: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Each component in [0, 1], plus the raw Laplacian variance:
 
@@ -50,7 +55,7 @@ def quality_components(
     confidence  face-mesh presence when given (visibility / occlusion proxy), else detector score
     pose        1 - yaw / 0.5, yaw = |nose offset from the eye midpoint along the eye line| / IOD
     """
-    v = sharpness(frame_bgr, face)
+    v = sharpness(frame_bgr, face, aligned_gray=aligned_gray)
     conf = face.score if landmarks_presence is None else landmarks_presence
     return {
         "size": _size_score(face),
@@ -69,6 +74,8 @@ def combine(components: dict[str, float]) -> float:
     return float(np.clip(q, 0.0, 1.0))
 
 
-def quality_score(frame_bgr: np.ndarray, face: Face, *, landmarks_presence: float | None = None) -> float:
+def quality_score(frame_bgr: np.ndarray, face: Face, *, landmarks_presence: float | None = None,
+                  aligned_gray: np.ndarray | None = None) -> float:
     """Overall quality in [0, 1]; see quality_components and combine for the formula."""
-    return combine(quality_components(frame_bgr, face, landmarks_presence=landmarks_presence))
+    return combine(quality_components(frame_bgr, face, landmarks_presence=landmarks_presence,
+                                      aligned_gray=aligned_gray))

@@ -1,6 +1,7 @@
 """FacePrediction and the numpy post-processing shared by every backend (torch, TorchScript, ONNX)."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +32,6 @@ def postprocess(raw: dict[str, np.ndarray], config: ModelConfig) -> dict[str, np
     The same rule as AffectNet.predict: softmax over classes (per-class sigmoid when
     multi_label); an untrained V/A or stress head is replaced by its prior from the probs.
     """
-    from core.model.prior import prior_va_stress
-
     logits = np.asarray(raw["emotion"], np.float64)
     if config.multi_label:
         probs = 1.0 / (1.0 + np.exp(-logits))
@@ -42,7 +41,7 @@ def postprocess(raw: dict[str, np.ndarray], config: ModelConfig) -> dict[str, np
     va = np.asarray(raw["va"], np.float64)
     stress = np.asarray(raw["stress"], np.float64).reshape(-1)
     if not (config.trained["va"] and config.trained["stress"]) and len(probs):
-        prior_va, prior_stress = prior_va_stress(probs.astype(np.float32), config.classes)
+        prior_va, prior_stress = _prior_numpy(probs.astype(np.float32), config.classes)
         if not config.trained["va"]:
             va = np.asarray(prior_va, np.float64)
         if not config.trained["stress"]:
@@ -51,6 +50,29 @@ def postprocess(raw: dict[str, np.ndarray], config: ModelConfig) -> dict[str, np
     for name in config.extra_targets:
         out[name] = np.asarray(raw[name], np.float64).reshape(-1)
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _prior_tables(classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    from core.model.prior import class_tables
+
+    return class_tables(list(classes))
+
+
+def _prior_numpy(probs: np.ndarray, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """core.model.prior.prior_va_stress on a float32 (B, K) array, in numpy (same formula and
+    float32 results, without a torch round trip per frame on the live path)."""
+    from core.model.prior import STRESS_UNDECIDED
+
+    va_t, stress_t = _prior_tables(tuple(classes))
+    if probs.shape[-1] != len(classes):
+        raise ValueError(f"probs have {probs.shape[-1]} classes, the table {len(classes)}")
+    total = probs.sum(-1, keepdims=True)
+    ok = total > 0
+    w = probs / np.maximum(total, np.float32(1e-12))
+    va = np.where(ok, w @ va_t, np.float32(0.0)).astype(np.float32)
+    stress = np.where(ok[:, 0], w @ stress_t, np.float32(STRESS_UNDECIDED)).astype(np.float32)
+    return va, stress
 
 
 @dataclass(kw_only=True)

@@ -119,12 +119,12 @@ class Predictor:
         return self._predict([f.crop for f in found], [f.face for f in found])
 
     def _predict(self, crops: list[np.ndarray], faces: list | None) -> list[FacePrediction]:
-        from core.model.preprocess import preprocess
+        from core.model.preprocess import preprocess_array
 
         out: list[FacePrediction] = []
         for start in range(0, len(crops), MAX_BATCH):
             chunk = slice(start, start + MAX_BATCH)
-            x = preprocess(crops[chunk], self.config).numpy()
+            x = preprocess_array(crops[chunk], self.config)
             post = postprocess(self._runner(x), self.config)
             out += to_predictions(post, self.config, None if faces is None else faces[chunk])
         return out

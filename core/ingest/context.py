@@ -21,6 +21,7 @@ class ImportContext:
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count (not errors)
     done: int = 0
     total: int | None = None
+    resolved_dirs: dict = field(default_factory=dict)  # resolve_inside's per-import folder cache
 
     def advance(self, n: int = 1) -> None:
         self.done += n

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.faces.io import ImageError, decode_image
 from core.ingest.context import ImportContext
-from core.ingest.files import UnsafePathError, resolve_inside
+from core.ingest.files import UnsafePathError, resolve_inside, sha256_bytes
 from core.ingest.records import PendingSample, RowError
 from core.ingest.tables import is_missing, parse_float, parse_labels, table_rows
 from core.taxonomy import LabelError
@@ -22,10 +22,16 @@ def unquote_formula(text: str) -> str:
 def read_crop_file(ctx: ImportContext, name: str, file: str, line: int | None
                    ) -> tuple[str, str] | RowError:
     """Validate an image named in an import file and store it as a crop; (sha, rel) or an error."""
+    suffix = Path(name).suffix or ".img"
     try:
-        path = resolve_inside(ctx.root, name)
+        path = resolve_inside(ctx.root, name, cache=ctx.resolved_dirs)
         data = path.read_bytes()
-        decode_image(data, name=name)
+        sha = sha256_bytes(data)
+        # a crop already in the store was decoded when it was stored (every writer validates
+        # or encodes it): the same bytes need no second decode (re-imports of large CSVs)
+        known = ctx.blobs.has("crops", sha, suffix)
+        if not known:
+            decode_image(data, name=name)
     except UnsafePathError as exc:
         return RowError(file, line, "image_path", str(exc))
     except FileNotFoundError:
@@ -34,7 +40,9 @@ def read_crop_file(ctx: ImportContext, name: str, file: str, line: int | None
         return RowError(file, line, "image_path", f"cannot read {name!r}: {exc.strerror or exc}")
     except ImageError as exc:
         return RowError(file, line, "image_path", str(exc))
-    return ctx.blobs.put("crops", data, Path(name).suffix or ".img")
+    if known:  # what put() returns for a file it finds stored (it writes nothing)
+        return sha, f"crops/{sha[:2]}/{sha}{suffix.lower()}"
+    return ctx.blobs.put("crops", data, suffix, sha=sha)
 
 
 def parse_csv(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowError]:

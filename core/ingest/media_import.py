@@ -1,6 +1,7 @@
 """Videos (sampled frames) and loose images: detect every face, align, store crops with their source."""
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,7 +76,7 @@ def _faces_to_samples(frame: np.ndarray, ctx: ImportContext, *, rel: str, media_
         face = fc.face
         feats: dict[str, Any] = {}
         if face.landmarks is not None:
-            feats["mesh468"] = ([f"{a}{i}" for i in range(len(face.landmarks)) for a in "xyz"],
+            feats["mesh468"] = (_mesh_names(len(face.landmarks)),
                                 face.landmarks.astype(np.float32).ravel().tolist())
         out.append(PendingSample(
             crop_sha256=sha, crop_path=crop_rel, source_path=rel, emotion=emotion,
@@ -84,6 +85,12 @@ def _faces_to_samples(frame: np.ndarray, ctx: ImportContext, *, rel: str, media_
             bbox=[float(v) for v in face.bbox], keypoints=np.asarray(face.keypoints).round(2).tolist(),
             media_sha256=media_sha, frame_index=frame_index, timestamp=timestamp, features=feats))
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def _mesh_names(points: int) -> list[str]:
+    """Feature column names of a mesh: x0, y0, z0, x1, ... (built once, not per face)."""
+    return [f"{a}{i}" for i in range(points) for a in "xyz"]
 
 
 def _files(path: Path, exts: set[str]) -> list[Path]:

@@ -39,12 +39,11 @@ def _prepare(crop: np.ndarray, size: int, channels: int) -> np.ndarray:
     return cv2.resize(crop, (size, size), interpolation=interp)
 
 
-def preprocess(crops: list[np.ndarray] | np.ndarray, config: ModelConfig) -> torch.Tensor:
-    """(N, C, S, S) float32: pixels / 255, then (x - mean) / std per channel (mini-Xception:
-    mean = std = 0.5, i.e. [-1, 1]). Colour crops are BGR (OpenCV order)."""
+def preprocess_array(crops: list[np.ndarray] | np.ndarray, config: ModelConfig) -> np.ndarray:
+    """preprocess() as a numpy array (no torch round trip: the ONNX Runtime path takes numpy)."""
     items = _as_list(crops)
     if not items:
-        return torch.zeros(0, config.channels, config.input_size, config.input_size)
+        return np.zeros((0, config.channels, config.input_size, config.input_size), np.float32)
     batch = np.stack([_prepare(c, config.input_size, config.channels) for c in items])
     x = batch.astype(np.float32) / 255.0
     if x.ndim == 3:
@@ -52,4 +51,10 @@ def preprocess(crops: list[np.ndarray] | np.ndarray, config: ModelConfig) -> tor
     mean = np.asarray(config.mean, np.float32)
     std = np.asarray(config.std, np.float32)
     x = (x - mean) / std
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def preprocess(crops: list[np.ndarray] | np.ndarray, config: ModelConfig) -> torch.Tensor:
+    """(N, C, S, S) float32: pixels / 255, then (x - mean) / std per channel (mini-Xception:
+    mean = std = 0.5, i.e. [-1, 1]). Colour crops are BGR (OpenCV order)."""
+    return torch.from_numpy(preprocess_array(crops, config))

@@ -5,12 +5,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from core.store.models import SOURCE_RANK, Annotation, Annotator, Sample
 
 FIELDS = ("emotion", "valence", "arousal", "stress")
+REFRESH_CHUNK = 5000  # sample ids per IN (...) when recomputing current labels
 
 
 class _Unset:
@@ -78,13 +80,38 @@ def refresh_current(session: Session, sample_ids: Sequence[int]) -> None:
     """Recompute the cached current label of these samples from their annotations."""
     if not sample_ids:
         return
-    by_sample: dict[int, list[Annotation]] = {i: [] for i in sample_ids}
-    for chunk in range(0, len(sample_ids), 500):
-        ids = list(sample_ids[chunk:chunk + 500])
-        for a in session.scalars(select(Annotation).where(Annotation.sample_id.in_(ids))):
+    # plain rows (what compute_current reads), not ORM objects: 1M-sample imports relabel here
+    cols = [Annotation.id, Annotation.sample_id, Annotation.source, Annotation.annotator_id,
+            Annotation.raw, *(getattr(Annotation, f) for f in FIELDS)]
+    by_sample: dict[int, list[Any]] = {i: [] for i in sample_ids}
+    for chunk in range(0, len(sample_ids), REFRESH_CHUNK):
+        ids = list(sample_ids[chunk:chunk + REFRESH_CHUNK])
+        for a in session.execute(select(*cols).where(Annotation.sample_id.in_(ids))):
             by_sample[a.sample_id].append(a)
-    rows = [{"id": sid, **compute_current(anns)} for sid, anns in by_sample.items()]
-    session.execute(update(Sample), rows)
+    rows = [{"_id": sid, **compute_current(anns)} for sid, anns in by_sample.items()]
+    table = Sample.__table__
+    stmt = (update(table).where(table.c.id == bindparam("_id"))
+            .values({k: bindparam(k) for k in rows[0] if k != "_id"}))
+    conn = session.connection()
+    for chunk in range(0, len(rows), 20000):
+        conn.execute(stmt, rows[chunk:chunk + 20000])
+    _sync_loaded(session, rows)
+
+
+def _sync_loaded(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Give Sample objects already loaded in the session the values just written (what an ORM
+    bulk UPDATE by primary key does), so callers holding them see the new current label."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    if not session.identity_map:
+        return
+    for row in rows:
+        obj = session.identity_map.get(identity_key(Sample, row["_id"]))
+        if obj is None:
+            continue
+        for key, value in row.items():
+            if key != "_id":
+                set_committed_value(obj, key, value)
 
 
 def _check(emotion: Any, valence: Any, arousal: Any, stress: Any, classes: Sequence[str] | None):
