@@ -7,7 +7,6 @@ from sqlalchemy import select
 from core.store.db import read_session
 from core.store.models import Run
 from core.store.queries import recent_edits
-
 from ui.charts import class_balance_figure
 from ui.data import datasets, stats
 from ui.text import md

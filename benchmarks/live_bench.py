@@ -74,10 +74,10 @@ def count_macs(model, shape: tuple[int, ...]) -> dict:
 
 def build(checkpoint: Path) -> dict:
     """name -> LiveProcessor factory arguments (predictor), as described in the module doc."""
+    import torch
+
     from core.faces import FacePipeline
     from core.inference import Predictor, default_predictor
-
-    import torch
 
     torch.set_num_threads(1)  # the naive baseline's torch (ONNX Runtime has its own setting)
     live = default_predictor(backend="auto", threads=1)

@@ -190,7 +190,7 @@ def _annotator(worker: int, edits: int, ids: list[int], pause_s: float, barrier,
 
     rng = random.Random(worker)
     barrier.wait()
-    for i in range(edits):
+    for _ in range(edits):
         sid = rng.choice(ids)
         with read_session() as s:  # what the Relabel page shows: the head the annotator saw
             base = s.scalar(select(Sample.cur_annotation_id).where(Sample.id == sid))
