@@ -33,8 +33,16 @@ PACKAGES = ("torch", "numpy", "onnxruntime", "opencv-contrib-python", "mediapipe
             "SQLAlchemy", "psycopg", "streamlit", "pillow", "pandas")
 
 
+WHEN: dict[str, str] = {}  # benchmark script -> when it started (for the report)
+
+
+def now() -> str:
+    return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
 def run(script: str, *args: str, timeout: int = 3600) -> tuple[dict | list | None, str, float]:
     """(parsed last JSON line, printed text without it, seconds) of one benchmark script."""
+    WHEN[script] = f"{now()}, load average {load_avg()}"
     cmd = [sys.executable, str(HERE / script), *args, "--json"]
     print(f"$ {' '.join(cmd[1:])}", flush=True)
     t = time.perf_counter()
@@ -172,6 +180,9 @@ def write_report(path: Path, r: dict, texts: dict[str, str], args, started: str,
         f"(took {r['total_minutes']:.0f} min).",
         "**Quick mode: small sizes, NOT the goals' conditions.**" if args.quick else "",
         "",
+        "When: " + "; ".join(", ".join(f"`{k}`" for k, w in r.get("when", {}).items() if w == v) + f": {v}"
+                             for v in dict.fromkeys(r.get("when", {}).values())),
+        "",
         "## Machine", "",
         f"- CPU: {cpu_model()}, {os.cpu_count()} cores ({platform.machine()}), RAM {ram_gib():.1f} GiB, "
         f"{platform.system()} {platform.release()}",
@@ -237,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     quick = ["--quick"] if args.quick else []
     samples = 20_000 if args.quick else args.samples
     store_dir = args.store_dir or Path("/tmp/affectlab-bench") / f"store-{samples}"
-    started = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    started = now()
     load0 = load_avg()
     t0 = time.perf_counter()
     results: dict = {}
@@ -267,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     if "train" in todo:
         results["train"], texts["train_bench.py (training throughput)"], _ = run("train_bench.py", *quick)
     results["total_minutes"] = (time.perf_counter() - t0) / 60
+    results["when"] = dict(WHEN)
     previous = args.out.with_suffix(".json")
     if args.only and previous.exists():  # keep the other benchmarks' last results
         old = json.loads(previous.read_text())
@@ -274,8 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         old_texts = old.get("texts") or (old_sections(args.out) if args.out.exists() else {})
         for key, value in old_results.items():
             results.setdefault(key, value)
+        results["when"] = {**old_results.get("when", {}), **WHEN}
         texts = {**old_texts, **texts}
         results["total_minutes"] = old_results.get("total_minutes", 0) + results["total_minutes"]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     write_report(args.out, results, texts, args, started, (load0, load_avg()))
     previous.write_text(json.dumps({"results": results, "texts": texts, "started": started,
                                     "loads": [load0, load_avg()], "quick": args.quick},

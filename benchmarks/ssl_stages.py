@@ -226,10 +226,10 @@ def main() -> None:
     p.add_argument("--no-crops", action="store_true")
     p.add_argument("--threads", type=int, default=1, help="torch threads (tiny models: 1 is fastest)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--quick", action="store_true", help="8 subjects x 20 frames, 1 seed, no crops")
+    p.add_argument("--quick", action="store_true", help="20 subjects x 20 frames, 1 seed, no crops")
     args = p.parse_args()
     if args.quick:
-        args.subjects, args.frames, args.seeds, args.no_crops = 8, 20, 1, True
+        args.subjects, args.frames, args.seeds, args.no_crops = 20, 20, 1, True
     import torch
 
     torch.set_num_threads(args.threads)
