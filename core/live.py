@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from core.faces.types import iou  # noqa: F401 - shared box overlap, re-exported
 from core.inference.prediction import FacePrediction
 from core.overlay import OverlayOptions, draw_overlays
 
@@ -100,16 +101,6 @@ class FrameStats:
     @property
     def latency_ms(self) -> float:
         return 1000.0 * float(np.mean([lat for _, lat in self._events])) if self._events else 0.0
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    return inter / (aw * ah + bw * bh - inter) if inter > 0 else 0.0
 
 
 @dataclass
