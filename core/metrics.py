@@ -1,10 +1,16 @@
-"""Affect metrics as pure functions on numpy arrays: classification, regression, stress, combined."""
+"""Affect metrics on numpy arrays: scikit-learn for classification/regression, CCC ours, combined.
+
+scikit-learn (and SciPy, which it ships with, for Pearson) computes the standard metrics;
+Lin's concordance correlation (CCC), which neither provides, is written here.
+"""
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.stats import pearsonr
+from sklearn import metrics as skm
 
 ArrayLike = np.ndarray | Sequence[float]
 
@@ -30,87 +36,77 @@ def ccc(y_true: ArrayLike, y_pred: ArrayLike) -> float:
 
 
 def pearson(y_true: ArrayLike, y_pred: ArrayLike) -> float:
-    """Pearson correlation; NaN when either side is constant."""
+    """Pearson correlation (scipy.stats.pearsonr); NaN when either side is constant."""
     t, p = _pair(y_true, y_pred)
-    if t.size < 2:
+    if t.size < 2 or np.ptp(t) == 0 or np.ptp(p) == 0:
         return math.nan
-    dt, dp = t - t.mean(), p - p.mean()
-    denom = math.sqrt(float((dt**2).sum() * (dp**2).sum()))
-    return float((dt * dp).sum() / denom) if denom > 0 else math.nan
+    return float(pearsonr(t, p).statistic)
 
 
 def rmse(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     t, p = _pair(y_true, y_pred)
-    return float(np.sqrt(np.mean((t - p) ** 2))) if t.size else math.nan
+    return float(skm.root_mean_squared_error(t, p)) if t.size else math.nan
 
 
 def mae(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     t, p = _pair(y_true, y_pred)
-    return float(np.mean(np.abs(t - p))) if t.size else math.nan
+    return float(skm.mean_absolute_error(t, p)) if t.size else math.nan
 
 
 def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     t, p = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
-    return float(np.mean(t == p)) if t.size else math.nan
+    return float(skm.accuracy_score(t, p)) if t.size else math.nan
+
+
+def _codes(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(y_true, dtype=np.int64).ravel()
+    p = np.asarray(y_pred, dtype=np.int64).ravel()
+    if t.shape != p.shape:
+        raise ValueError(f"y_true has {t.size} values, y_pred {p.size}")
+    if t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= n_classes):
+        raise ValueError(f"class codes must be in 0..{n_classes - 1}")
+    return t, p
 
 
 def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, *, n_classes: int) -> np.ndarray:
     """(n_classes, n_classes) counts; rows = true class, columns = predicted class."""
-    t = np.asarray(y_true, dtype=np.int64).ravel()
-    p = np.asarray(y_pred, dtype=np.int64).ravel()
-    if t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= n_classes):
-        raise ValueError(f"class codes must be in 0..{n_classes - 1}")
-    return np.bincount(t * n_classes + p, minlength=n_classes**2).reshape(n_classes, n_classes)
+    t, p = _codes(y_true, y_pred, n_classes)
+    if not t.size:
+        return np.zeros((n_classes, n_classes), dtype=np.int64)
+    return skm.confusion_matrix(t, p, labels=np.arange(n_classes)).astype(np.int64)
 
 
 def precision_recall_f1(y_true: ArrayLike, y_pred: ArrayLike, *, n_classes: int) -> dict:
     """Per-class precision, recall, F1 and support (0 where undefined), and their macro means
     over the classes that occur in y_true or y_pred (scikit-learn's default label set)."""
-    cm = confusion_matrix(y_true, y_pred, n_classes=n_classes).astype(np.float64)
-    tp = np.diag(cm)
-    predicted, support = cm.sum(0), cm.sum(1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, tp / predicted, 0.0)
-        recall = np.where(support > 0, tp / support, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    present = (support + predicted) > 0
-    macro = {k: float(v[present].mean()) if present.any() else math.nan
-             for k, v in (("precision", precision), ("recall", recall), ("f1", f1))}
-    return {"precision": precision, "recall": recall, "f1": f1, "support": support.astype(np.int64),
-            "macro_precision": macro["precision"], "macro_recall": macro["recall"],
-            "macro_f1": macro["f1"]}
-
-
-def _average_ranks(x: np.ndarray) -> np.ndarray:
-    """1-based ranks, ties sharing their mean rank."""
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(xs)) + 1]
-    ends = np.r_[starts[1:], xs.size]
-    ranks = np.empty(xs.size, dtype=np.float64)
-    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
-    return ranks
+    t, p = _codes(y_true, y_pred, n_classes)
+    labels = np.arange(n_classes)
+    if t.size:
+        precision, recall, f1, support = skm.precision_recall_fscore_support(
+            t, p, labels=labels, average=None, zero_division=0)
+        macro = skm.precision_recall_fscore_support(t, p, average="macro", zero_division=0)[:3]
+    else:
+        precision = recall = f1 = np.zeros(n_classes)
+        support, macro = np.zeros(n_classes, dtype=np.int64), (math.nan,) * 3
+    return {"precision": np.asarray(precision, np.float64), "recall": np.asarray(recall, np.float64),
+            "f1": np.asarray(f1, np.float64), "support": np.asarray(support, np.int64),
+            "macro_precision": float(macro[0]), "macro_recall": float(macro[1]),
+            "macro_f1": float(macro[2])}
 
 
 def auroc(y_true: ArrayLike, score: ArrayLike) -> float:
-    """Area under the ROC curve by the Mann-Whitney rank statistic (ties count one half);
-    NaN unless both classes occur."""
+    """Area under the ROC curve (ties count one half); NaN unless both classes occur."""
     t, s = _pair(y_true, score)
     pos = t > 0.5
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    if n_pos == 0 or n_neg == 0:
+    if pos.all() or not pos.any():
         return math.nan
-    ranks = _average_ranks(s)
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(skm.roc_auc_score(pos, s))
 
 
 def binary_f1(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """F1 of the positive class for 0/1 arrays; 0 when there are no positives at all."""
     t, p = _pair(y_true, y_pred)
-    t, p = t > 0.5, p > 0.5
-    tp = float(np.sum(t & p))
-    denom = float(t.sum() + p.sum())
-    return 2 * tp / denom if denom > 0 else 0.0
+    return float(skm.f1_score(t > 0.5, p > 0.5, zero_division=0)) if t.size else 0.0
 
 
 def _num(x: float) -> float | None:

@@ -119,3 +119,14 @@ def test_evaluate_predictions_none_without_labels():
     assert out["stress_auroc"] is None and out["combined"] is None and out["emotion"] is None
     only_va = m.evaluate_predictions(valence_true=[0.1, 0.5, -0.3], valence_pred=[0.0, 0.4, -0.2])
     assert only_va["combined"] == pytest.approx(only_va["ccc_valence"])
+
+
+def test_empty_and_out_of_range_inputs():
+    assert m.confusion_matrix([], [], n_classes=3).tolist() == [[0] * 3] * 3
+    prf = m.precision_recall_f1([], [], n_classes=3)
+    assert prf["support"].tolist() == [0, 0, 0] and math.isnan(prf["macro_f1"])
+    with pytest.raises(ValueError, match="0..2"):
+        m.confusion_matrix([0, 3], [0, 1], n_classes=3)
+    with pytest.raises(ValueError, match="3 values"):
+        m.precision_recall_f1([0, 1, 2], [0, 1], n_classes=3)
+    assert math.isnan(m.mae([], [])) and m.binary_f1([], []) == 0.0
