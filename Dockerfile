@@ -11,12 +11,11 @@ RUN apt-get update \
 # builders create a missing WORKDIR owned by root.
 RUN useradd --create-home --uid 1000 user && install -d -o user -g user /home/user/app
 USER user
-# Spaces embeds the app in an iframe where Streamlit's XSRF cookie is blocked and uploads fail
-# with 403 (Hugging Face docs, "Cookie limitations in Spaces").
+# XSRF protection stays on: inside the Spaces iframe scripts/start.sh marks the XSRF cookie
+# SameSite=None; Secure (Spaces serves HTTPS), so uploads work without turning protection off.
 ENV HOME=/home/user \
     PATH=/home/user/venv/bin:$PATH \
-    PYTHONUNBUFFERED=1 \
-    STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION=false
+    PYTHONUNBUFFERED=1
 WORKDIR /home/user/app
 RUN python -m venv /home/user/venv
 

@@ -38,6 +38,15 @@ else
   echo "start: data in ${AFFECTLAB_DATA_DIR:-$PWD/data}, DB ${db:-$PWD/annotations.db}" >&2
 fi
 
+# On Hugging Face Spaces (SPACE_ID is set there) the app runs in a cross-site iframe over HTTPS:
+# the XSRF cookie must be SameSite=None (Streamlit adds Secure) or uploads fail with 403. XSRF
+# protection itself stays on; elsewhere the cookie keeps Streamlit's SameSite=Lax default.
+if [[ -n ${SPACE_ID:-} && -z ${STREAMLIT_SERVER_XSRF_COOKIE_SAME_SITE:-} ]]; then
+  export STREAMLIT_SERVER_XSRF_COOKIE_SAME_SITE=none
+fi
+export STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION=${STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION:-true}
+# 0.0.0.0 inside the container only: which host interfaces reach it is `docker run -p`'s choice
+# (README, "Hosting safely": -p 127.0.0.1:7860:7860 for a local-only container).
 if [[ $# -eq 0 ]]; then
   set -- streamlit run app.py --server.port "${PORT:-7860}" --server.address 0.0.0.0
 fi
