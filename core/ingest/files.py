@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 
 from core.config import get_settings
+from core.ingest.blob_lock import BlobLock
+from core.ingest.gc import discard_unreferenced
 
 
 class UnsafePathError(ValueError):
@@ -77,24 +79,42 @@ def _write_atomic(target: Path, data: bytes, made_dirs: set[str] | None = None) 
         if made_dirs is not None:
             made_dirs.add(parent)
     tmp = target.parent / f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, target)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:  # disk full, read-only, interrupted: no half-written temp file stays
+        tmp.unlink(missing_ok=True)
+        raise
     return True
 
 
 class BlobStore:
-    """Writes crops/media named by content hash; remembers new files so a failed import can undo them."""
+    """Writes crops/media named by content hash; remembers new files so a failed import can undo them.
+
+    Holds the blob lock shared from its first look at the store until `release()` (after the
+    writer's commit): files it found or wrote cannot be deleted by another writer's clean-up.
+    """
 
     def __init__(self) -> None:
         self.settings = get_settings()
         self.created: list[Path] = []
         self._made_dirs: set[str] = set()
+        self.lock = BlobLock(self.settings.data_dir)
+        self.left_for_gc: list[Path] = []
+
+    def hold(self) -> None:
+        """Take the blob lock now (an import does so before parsing)."""
+        self.lock.hold()
+
+    def release(self) -> None:
+        self.lock.release()
 
     def put(self, kind: str, data: bytes, suffix: str, *, sha: str | None = None) -> tuple[str, str]:
         """Store bytes under data_dir/kind/ab/<sha><suffix>; returns (sha256, relative path).
         sha: sha256_bytes(data) when the caller has it already."""
         sha = sha256_bytes(data) if sha is None else sha
+        self.lock.hold()
         rel = f"{kind}/{sha[:2]}/{sha}{suffix.lower()}"
         if _write_atomic(self.settings.data_dir / rel, data, self._made_dirs):
             self.created.append(self.settings.data_dir / rel)
@@ -102,6 +122,7 @@ class BlobStore:
 
     def has(self, kind: str, sha: str, suffix: str) -> bool:
         """Whether put(kind, <bytes of this sha>, suffix) would find its file already stored."""
+        self.lock.hold()
         return os.path.exists(os.path.join(self.settings.data_dir, kind, sha[:2], f"{sha}{suffix.lower()}"))
 
     def put_crop_array(self, crop: np.ndarray) -> tuple[str, str]:
@@ -110,11 +131,12 @@ class BlobStore:
             raise ValueError("could not encode crop as PNG")
         return self.put("crops", buf.tobytes(), ".png")
 
-    def discard_new(self, keep: set[str] | None = None) -> None:
-        """Remove files this store created (after a refused import)."""
-        for path in self.created:
-            if keep and path.name.split(".")[0] in keep:
-                continue
-            path.unlink(missing_ok=True)
+    def discard_new(self, keep: set[str] | None = None, *, db_url: str | None = None) -> None:
+        """Release the lock, then remove the files this store created that no committed row
+        references (after a refused import); files `keep` names (by hash) stay. A file another
+        writer may still need is left for `gc` (listed in `left_for_gc`)."""
+        self.release()
+        doomed = [p for p in self.created if not (keep and p.name.split(".")[0] in keep)]
         self.created.clear()
+        self.left_for_gc += discard_unreferenced(doomed, db_url=db_url)
 

@@ -79,6 +79,7 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
     report = ImportReport(dataset=dataset, kind=kind, path=str(path))
     pending: list[PendingSample] = []
     try:
+        ctx.blobs.hold()  # before the first look at the crop store, until the commit
         for item in PARSERS[kind](path, ctx):
             if isinstance(item, RowError):
                 report.errors.append(item)
@@ -93,10 +94,11 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
             _store_media(s, ctx.media)
             counts = commit_samples(s, ds, pending, rules=rules)
     except BaseException:
-        ctx.blobs.discard_new()  # files named by content nobody references now
+        ctx.blobs.discard_new(db_url=db_url)  # only files no committed row references
         raise
     # skipped rows may have stored a crop before their label failed: drop those orphans
-    ctx.blobs.discard_new(keep={p.crop_sha256 for p in pending} | {m["sha256"] for m in ctx.media})
+    ctx.blobs.discard_new(keep={p.crop_sha256 for p in pending} | {m["sha256"] for m in ctx.media},
+                          db_url=db_url)
     if counts["added"] > 1000:
         optimize(get_engine(db_url))
     report.added, report.existing = counts["added"], counts["existing"]

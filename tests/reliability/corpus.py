@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -211,3 +211,54 @@ def _mk(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
 
+
+
+@dataclass
+class Tally:
+    """Outcomes of one class of generated cases (the corpus report's columns)."""
+
+    tried: int = 0
+    clear_errors: int = 0  # refused with a one-line error naming the file and the cause
+    crashes: int = 0  # an undocumented exception, a hang, a non-zero exit without a message
+    tracebacks: int = 0  # a traceback shown to the user (stderr of a CLI run)
+    outside_files: int = 0  # files written outside the data dir / the named target
+    labels_changed: int = 0
+    crops_lost: int = 0  # committed samples whose crop file is gone
+    misaligned: int = 0  # stored values that differ from their source cell
+
+
+@dataclass
+class Report:
+    """Per class, what the reliability tests tried and what happened; printed by test_zz_report."""
+
+    classes: dict[str, Tally] = field(default_factory=dict)
+
+    def record(self, cls: str, *, clear_error: bool = False, crash: bool = False, traceback: bool = False,
+               outside_files: int = 0, labels_changed: int = 0, crops_lost: int = 0, misaligned: int = 0) -> None:
+        t = self.classes.setdefault(cls, Tally())
+        t.tried += 1
+        t.clear_errors += int(clear_error)
+        t.crashes += int(crash)
+        t.tracebacks += int(traceback)
+        t.outside_files += outside_files
+        t.labels_changed += labels_changed
+        t.crops_lost += crops_lost
+        t.misaligned += misaligned
+
+    def total(self) -> Tally:
+        out = Tally()
+        for t in self.classes.values():
+            for k in vars(out):
+                setattr(out, k, getattr(out, k) + getattr(t, k))
+        return out
+
+    def table(self) -> str:
+        cols = list(vars(Tally()))
+        width = max([len(c) for c in self.classes] + [5])
+        lines = ["class".ljust(width) + "".join(c.rjust(15) for c in cols)]
+        for name, t in sorted(self.classes.items()) + [("TOTAL", self.total())]:
+            lines.append(name.ljust(width) + "".join(str(getattr(t, c)).rjust(15) for c in cols))
+        return "\n".join(lines)
+
+
+REPORT = Report()
