@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from core.ingest.features import store_features
 from core.ingest.records import PendingSample
 from core.rules import DerivationRules
 from core.store.labels import compute_current, refresh_current
-from core.store.models import Annotation, Dataset, Feature, FeatureKind, Media, Sample
+from core.store.models import Annotation, Dataset, Media, Sample
 
 CHUNK = 500
 IN_CHUNK = 5000  # ids per IN (...) lookup; SQLite allows 32766 variables, PostgreSQL 65535
@@ -147,19 +147,7 @@ def _rederived_rows(session: Session, items: list[tuple[int, PendingSample]],
 
 
 def _store_features(session: Session, pending: list[tuple[int, PendingSample]]) -> None:
-    kinds: dict[str, list[str]] = {}
-    rows = []
-    for sid, p in pending:
-        for kind, (names, values) in p.features.items():
-            kinds.setdefault(kind, names)
-            rows.append({"sample_id": sid, "kind": kind,
-                         "values": np.asarray(values, dtype=np.float32).tobytes()})
-    for kind, names in kinds.items():
-        if session.get(FeatureKind, kind) is None:
-            session.add(FeatureKind(kind=kind, names=list(names)))
-    session.flush()
-    for i in range(0, len(rows), INSERT_CHUNK):
-        session.connection().execute(insert(Feature.__table__), rows[i:i + INSERT_CHUNK])
+    store_features(session, pending)  # aligned to each kind's declared names (core.ingest.features)
 
 
 def _max_id(session: Session, column) -> int:

@@ -54,19 +54,20 @@ def parse_openface(path: Path, ctx: ImportContext) -> Iterator[PendingSample | R
                 yield RowError(rel_csv, line, None, row["__error__"])
                 continue
             try:
+                success = int(parse_float(row["success"], "success"))
+                if success != 1:  # OpenFace failed to track this frame: kept out, whatever its
+                    ctx.skip("OpenFace success=0")  # other cells hold (NaN features are usual)
+                    continue
                 frame = int(parse_float(row["frame"], "frame"))
                 face = int(parse_float(row["face_id"], "face_id"))
                 conf = parse_float(row["confidence"], "confidence")
-                success = int(parse_float(row["success"], "success"))
+                # each group's values named by its own columns: stored aligned to the kind's names
                 feats = {k: (cols, [parse_float(row[c], c) for c in cols])
                          for k, cols in groups.items() if cols}
                 ts = parse_float(row["timestamp"], "timestamp") if "timestamp" in row else None
             except LabelError as exc:
                 yield RowError(rel_csv, line, str(exc).split(" ")[0], str(exc))
                 continue
-            if success != 1:
-                ctx.skip("OpenFace success=0")
-                continue  # OpenFace failed to track this frame: kept out
             crop = (csv_path.parent / aligned / f"frame_det_{face:02d}_{frame:06d}.bmp")
             stored = read_crop_file(ctx, ctx.rel(crop), rel_csv, line)
             if isinstance(stored, RowError):
