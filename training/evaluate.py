@@ -9,6 +9,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from core.metrics import evaluate_predictions
+from core.model.prior import apply_prior
 from training.losses import MultiTaskLoss
 
 SUMMARY = ("accuracy", "macro_f1", "ccc_valence", "ccc_arousal", "ccc_va", "stress_auroc",
@@ -26,7 +27,10 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
 def collect(model: nn.Module, loader: DataLoader, device: torch.device,
             amp_dtype: torch.dtype | None = None, loss_fn: MultiTaskLoss | None = None
             ) -> dict[str, np.ndarray | float]:
-    """Concatenated outputs and targets (emotion probabilities, V/A, stress) and mean loss."""
+    """Concatenated outputs and targets and mean loss: what the model reports (as
+    AffectNet.predict), i.e. emotion probabilities per config.multi_label and the prior in place
+    of untrained V/A or stress heads (core.model.prior.apply_prior)."""
+    net = getattr(model, "module", model)  # under DDP, the wrapped AffectNet
     was_training = model.training
     model.eval()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in
@@ -39,9 +43,12 @@ def collect(model: nn.Module, loader: DataLoader, device: torch.device,
         if loss_fn is not None:
             targets = {k: batch[k].to(device) for k in ("emotion", "va", "stress")}
             losses.append(loss_fn(out, targets)[0].float())
-        parts["probs"].append(torch.softmax(out["emotion"].float(), -1).cpu().numpy())
-        parts["va"].append(out["va"].float().cpu().numpy())
-        parts["stress"].append(out["stress"].float().reshape(-1).cpu().numpy())
+        probs = net.emotion_probs(out["emotion"].float())  # softmax, or sigmoids when multi_label
+        va, stress = apply_prior(probs, out["va"].float(), out["stress"].float().reshape(-1),
+                                 trained=net.config, classes=net.config.classes)
+        parts["probs"].append(probs.cpu().numpy())
+        parts["va"].append(va.cpu().numpy())
+        parts["stress"].append(stress.cpu().numpy())
         parts["y_emotion"].append(batch["emotion"].numpy())
         parts["y_va"].append(batch["va"].numpy())
         parts["y_stress"].append(batch["stress"].reshape(-1).numpy())

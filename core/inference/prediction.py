@@ -1,13 +1,13 @@
 """FacePrediction and the numpy post-processing shared by every backend (torch, TorchScript, ONNX)."""
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from core.model.config import ModelConfig
+from core.model.prior import apply_prior, head_flags
 
 HEAD_OUTPUTS = ("emotion", "va", "stress")  # exported graph outputs, then config.extra_targets
 
@@ -15,15 +15,6 @@ HEAD_OUTPUTS = ("emotion", "va", "stress")  # exported graph outputs, then confi
 def output_names(config: ModelConfig) -> list[str]:
     """Names and order of the raw model outputs in an exported graph."""
     return [*HEAD_OUTPUTS, *config.extra_targets]
-
-
-def head_flags(config: ModelConfig) -> dict[str, str]:
-    """Where each head's number comes from: "trained" weights, the emotion-derived "prior"
-    (untrained V/A or stress heads), or "untrained" (an emotion head with random weights)."""
-    trained = config.trained
-    return {"emotion": "trained" if trained["emotion"] else "untrained",
-            "va": "trained" if trained["va"] else "prior",
-            "stress": "trained" if trained["stress"] else "prior"}
 
 
 def postprocess(raw: dict[str, np.ndarray], config: ModelConfig) -> dict[str, np.ndarray]:
@@ -38,49 +29,22 @@ def postprocess(raw: dict[str, np.ndarray], config: ModelConfig) -> dict[str, np
     else:
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         probs = e / e.sum(axis=1, keepdims=True)
-    va = np.asarray(raw["va"], np.float64)
-    stress = np.asarray(raw["stress"], np.float64).reshape(-1)
-    if not (config.trained["va"] and config.trained["stress"]) and len(probs):
-        prior_va, prior_stress = _prior_numpy(probs.astype(np.float32), config.classes)
-        if not config.trained["va"]:
-            va = np.asarray(prior_va, np.float64)
-        if not config.trained["stress"]:
-            stress = np.asarray(prior_stress, np.float64).reshape(-1)
+    va, stress = apply_prior(probs.astype(np.float32), np.asarray(raw["va"], np.float64),
+                             np.asarray(raw["stress"], np.float64).reshape(-1),
+                             trained=config, classes=config.classes)
+    va, stress = np.asarray(va, np.float64), np.asarray(stress, np.float64)
     out = {"probs": probs, "va": va, "stress": stress}
     for name in config.extra_targets:
         out[name] = np.asarray(raw[name], np.float64).reshape(-1)
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _prior_tables(classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    from core.model.prior import class_tables
-
-    return class_tables(list(classes))
-
-
-def _prior_numpy(probs: np.ndarray, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """core.model.prior.prior_va_stress on a float32 (B, K) array, in numpy (same formula and
-    float32 results, without a torch round trip per frame on the live path)."""
-    from core.model.prior import STRESS_UNDECIDED
-
-    va_t, stress_t = _prior_tables(tuple(classes))
-    if probs.shape[-1] != len(classes):
-        raise ValueError(f"probs have {probs.shape[-1]} classes, the table {len(classes)}")
-    total = probs.sum(-1, keepdims=True)
-    ok = total > 0
-    w = probs / np.maximum(total, np.float32(1e-12))
-    va = np.where(ok, w @ va_t, np.float32(0.0)).astype(np.float32)
-    stress = np.where(ok[:, 0], w @ stress_t, np.float32(STRESS_UNDECIDED)).astype(np.float32)
-    return va, stress
-
-
 @dataclass(kw_only=True)
 class FacePrediction:
     """One face: emotion distribution, valence/arousal in [-1, 1], stress in [0, 1].
 
-    bbox (x, y, w, h), score, keypoints (5, 2) and quality are in frame pixels and set only by
-    predict_frame; flags say which numbers are trained outputs and which are the prior.
+    bbox (x, y, w, h), score, keypoints (5, 2) and quality are in frame pixels and, with crop,
+    set only by predict_frame; flags say which numbers are trained outputs and which are the prior.
     """
 
     probs: dict[str, float]  # class -> probability (sums to 1 unless multi_label)
@@ -95,6 +59,9 @@ class FacePrediction:
     keypoints: np.ndarray | None = None
     quality: float | None = None
     extra: dict[str, float] = field(default_factory=dict)  # config.extra_targets, raw values
+    # the face's canonical aligned crop (BGR, core.faces.crop) when predict_frame found it; not
+    # part of to_dict(), never compared
+    crop: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types; pixel coordinates rounded to 0.01."""

@@ -10,6 +10,7 @@ from core.model.config import ModelConfig
 from core.model.features_mlp import from_config as features_mlp
 from core.model.mini_xception import MiniXception
 from core.model.mobilenet_v2 import MobileNetV2
+from core.model.prior import apply_prior
 from core.model.resnet import ResNet18
 
 # name -> factory(config) giving a module whose forward returns a (B, C, H, W) feature map and
@@ -92,21 +93,14 @@ class AffectNet(nn.Module):
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Eval-mode outputs with emotion as probabilities; untrained V/A or stress heads are
-        replaced by the prior from the emotion probabilities (core.model.prior)."""
-        from core.model.prior import prior_va_stress
-
+        replaced by the prior from the emotion probabilities (core.model.prior.apply_prior)."""
         was_training = self.training
         self.eval()
         out = self.forward(x)
         self.train(was_training)
         out["emotion"] = self.emotion_probs(out["emotion"])
-        trained = self.config.trained
-        if not (trained["va"] and trained["stress"]):
-            va, stress = prior_va_stress(out["emotion"], self.config.classes)
-            if not trained["va"]:
-                out["va"] = va
-            if not trained["stress"]:
-                out["stress"] = stress.unsqueeze(-1)
+        out["va"], out["stress"] = apply_prior(out["emotion"], out["va"], out["stress"],
+                                               trained=self.config, classes=self.config.classes)
         return out
 
 

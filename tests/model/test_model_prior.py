@@ -58,3 +58,35 @@ def test_predict_uses_the_prior_for_untrained_heads(fer_model):
     va, stress = prior_va_stress(out["emotion"], AFFECTNET8)
     assert torch.equal(out["va"], va) and torch.equal(out["stress"][:, 0], stress)
     torch.testing.assert_close(out["emotion"].sum(-1), torch.ones(4))
+
+
+def test_numpy_and_torch_paths_agree_and_apply_prior_keeps_trained_heads():
+    from core.model.prior import apply_prior
+
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet(np.ones(8), size=6).astype(np.float32)
+    va_np, s_np = prior_va_stress(probs, AFFECTNET8)
+    va_t, s_t = prior_va_stress(torch.from_numpy(probs), AFFECTNET8)
+    np.testing.assert_allclose(va_np, va_t.numpy(), atol=1e-6)  # float32 matmul order
+    np.testing.assert_allclose(s_np, s_t.numpy(), atol=1e-6)
+    head_va, head_s = np.full((6, 2), 0.9, np.float32), np.full((6, 1), 0.1, np.float32)
+    va, s = apply_prior(probs, head_va, head_s, trained={"emotion": True, "va": True},
+                        classes=AFFECTNET8)
+    assert va is head_va and s.shape == (6, 1)  # V/A trained: kept; stress: prior, shape kept
+    np.testing.assert_array_equal(s[:, 0], s_np)
+    va, s = apply_prior(probs, head_va, head_s, trained={"va": True, "stress": True},
+                        classes=AFFECTNET8)
+    assert va is head_va and s is head_s
+
+
+def test_head_flags_and_the_one_note():
+    from core.model.config import ModelConfig
+    from core.model.prior import PRIOR_NOTE, head_flags, prior_note
+
+    cfg = ModelConfig(trained={"emotion": True, "va": False, "stress": True})
+    assert head_flags(cfg) == head_flags(cfg.trained) == {"emotion": "trained", "va": "prior",
+                                                          "stress": "trained"}
+    assert head_flags({}) == {"emotion": "untrained", "va": "prior", "stress": "prior"}
+    assert prior_note(head_flags(cfg)) == f"V/A is {PRIOR_NOTE}."
+    assert prior_note({"va": "prior", "stress": "prior"}) == f"V/A and stress are {PRIOR_NOTE}."
+    assert prior_note({"va": "trained", "stress": "trained"}) == prior_note(None) == ""
