@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.text import safe_terminal
+
 
 @dataclass
 class RowError:
@@ -13,8 +15,9 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
+        """One line whatever the file name holds (control characters escaped, see core.text)."""
         where = self.file + (f":{self.line}" if self.line is not None else "")
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.reason}"
+        return safe_terminal(f"{where}: {self.field + ': ' if self.field else ''}{self.reason}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "field": self.field, "reason": self.reason}
@@ -80,5 +83,5 @@ class ImportFailed(RuntimeError):
         lines = "\n".join(f"  {e}" for e in report.errors[:200])
         more = f"\n  ... and {len(report.errors) - 200} more" if len(report.errors) > 200 else ""
         super().__init__(f"{report.invalid_rows} invalid row(s) ({len(report.errors)} error(s)) in "
-                         f"{report.path}; nothing was "
+                         f"{safe_terminal(report.path)}; nothing was "
                          f"imported (use --skip-invalid to import the valid rows):\n{lines}{more}")
