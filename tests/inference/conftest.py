@@ -29,6 +29,17 @@ def no_network(monkeypatch):
     block_network(monkeypatch, "an inference test")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_data_dir(tmp_path_factory):
+    """A data dir for the whole session (unless a test's `env` moves it): exports record their
+    hashes there (core.inference.trust), never in the repo's data dir."""
+    with pytest.MonkeyPatch.context() as mp:
+        data = tmp_path_factory.mktemp("inference_data")
+        mp.setenv("AFFECTLAB_DATA_DIR", str(data))
+        mp.setenv("AFFECTLAB_ASSETS_DIR", str(_ASSETS_DIR))
+        yield data
+
+
 @pytest.fixture(scope="session")
 def asset():
     return cached_asset

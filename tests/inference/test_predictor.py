@@ -138,12 +138,22 @@ def test_onnx_without_card_uses_embedded_config(default_onnx, tmp_path, asset):
     assert p.predict_frame(_frame(asset, "0-f15-hao-ph.jpg"))[0].emotion == "Happy"
 
 
-def test_default_predictor_is_cached_and_uses_onnx(env, default_ckpt, default_onnx):
-    from core.inference import default_predictor
+def test_catalog_default_is_shared_and_uses_onnx(env, default_ckpt, default_onnx):
+    from core.catalog import load_predictor
     from core.model.convert_fer import default_checkpoint_path
 
     copy_model(default_ckpt, default_checkpoint_path().parent)  # already converted + exported
-    p = default_predictor()
-    assert p is default_predictor() and p.backend == "onnx"
+    p = load_predictor("default", shared=True)
+    assert p is load_predictor("default", shared=True) and p.backend == "onnx"
+    assert p is not load_predictor("default")  # not shared: a fresh one
     assert p.checkpoint == default_checkpoint_path() and p.model_version.startswith("fer_mini_xception@")
-    assert default_predictor(backend="torch").backend == "torch"
+    assert load_predictor("default", backend="torch", shared=True).backend == "torch"
+
+
+def test_torchscript_exported_elsewhere_is_refused(env, default_ts):
+    """A TorchScript file exported by another installation (another data dir) is not trusted."""
+    from core.inference import Predictor
+    from core.inference.trust import UntrustedModelError
+
+    with pytest.raises(UntrustedModelError, match="refused"):
+        Predictor(default_ts["path"])
