@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from core.faces.detect import STREAM_DETECTOR  # one BlazeFace range per frame
 from core.faces.types import iou  # noqa: F401 - shared box overlap, re-exported
 from core.inference.prediction import FacePrediction
 from core.overlay import OverlayOptions, draw_overlays
 
 log = logging.getLogger(__name__)
-CROP_SIZE = 112  # captured crops match the importers' aligned 112x112 BGR crops
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ class LiveSnapshot:
     predictions: tuple[FacePrediction, ...]  # after smoothing, highest detector score first
     fps: float  # frames processed per second over the stats window
     latency_ms: float  # mean processing time per frame over the stats window
-    crop: np.ndarray | None = field(default=None, repr=False)  # aligned crop of the first face
+    # the first face's canonical crop: the very pixels the model was given (before its resize)
+    crop: np.ndarray | None = field(default=None, repr=False)
     model_version: str = ""
     error: str | None = None  # the exception of this frame, if processing failed
 
@@ -197,13 +198,10 @@ class LiveProcessor:
         preds: list[FacePrediction] = []
         crop, error = None, None
         try:
-            preds = predictor.predict_frame(frame_bgr)
+            preds = predictor.predict_frame(frame_bgr, detector=STREAM_DETECTOR)
             if smoother is not None:
                 preds = smoother(preds)
-            if preds and preds[0].keypoints is not None:
-                from core.faces.align import align_face
-
-                crop = align_face(frame_bgr, preds[0].keypoints, size=CROP_SIZE)
+            crop = preds[0].crop if preds else None  # aligned once, for the model and capture
             draw_overlays(frame_bgr, preds, overlays)
         except Exception as exc:  # a bad frame must not kill the stream
             error = f"{type(exc).__name__}: {exc}"

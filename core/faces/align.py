@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from core.faces.crop import CANONICAL_SIZE
 from core.faces.io import to_bgr
 
 # ArcFace's 5-point template (InsightFace, 112x112) as fractions of the crop side, in the
@@ -58,7 +59,7 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.hstack([scale * rot, shift[:, None]])
 
 
-def alignment_matrix(keypoints: np.ndarray, *, size: int = 112, margin: float = DEFAULT_MARGIN) -> np.ndarray:
+def alignment_matrix(keypoints: np.ndarray, *, size: int = CANONICAL_SIZE, margin: float = DEFAULT_MARGIN) -> np.ndarray:
     """2x3 matrix taking frame pixels to the aligned crop (apply it to any frame points)."""
     return similarity(np.asarray(keypoints)[:5, :2], template(size, margin=margin))
 
@@ -96,12 +97,13 @@ def align_face(
     frame_bgr: np.ndarray,
     keypoints: np.ndarray,
     *,
-    size: int = 112,
+    size: int = CANONICAL_SIZE,
     gray: bool = False,
     margin: float = DEFAULT_MARGIN,
 ) -> np.ndarray:
     """Warp the face onto the canonical template: (size, size, 3) BGR uint8, or (size, size)
-    gray uint8 when gray=True. Areas outside the frame repeat its edge pixels."""
+    gray uint8 when gray=True. Areas outside the frame repeat its edge pixels. Stored and served
+    crops use the defaults (the canonical crop); models resize from it with resize_crop."""
     frame = to_bgr(frame_bgr)
     m = alignment_matrix(keypoints, size=size, margin=margin)
     src, m = _shrink_first(frame, m, size)

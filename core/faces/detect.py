@@ -12,7 +12,7 @@ import numpy as np
 
 from core.faces import keypoints as kp
 from core.faces.io import to_bgr
-from core.faces.types import Face
+from core.faces.types import Face, iou
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,12 @@ log = logging.getLogger(__name__)
 # dataset faces down to 25x25 px; ~1.1 ms per 640x480 frame). "full": also small faces in group
 # photos (~2.6 ms), but it misses faces that fill the frame (8/100 of LFW's 25x25 crops).
 MODELS = {"short": "face_detection_short_range.tflite", "full": "face_detection_full_range_sparse.tflite"}
+# "both" runs the two ranges and keeps each face once: every face of a group photo (the full
+# range alone misses face-filling ones, the short range small ones). Stills use it by default;
+# streams use the short range alone (one model per frame).
+DETECTOR_MODELS = (*MODELS, "both")
+STILLS_DETECTOR, STREAM_DETECTOR = "both", "short"
+SAME_FACE_IOU = 0.3  # boxes of the two ranges overlapping more than this are one face
 
 
 class _Backend(Protocol):
@@ -76,6 +82,28 @@ class MediapipeBackend:
         self._detector.close()
 
 
+class MergedBackend:
+    """Both BlazeFace ranges on one frame: every short-range face, then each full-range face
+    that overlaps none of them by more than SAME_FACE_IOU."""
+
+    name = "mediapipe"
+
+    def __init__(self, *, min_score: float = 0.5):
+        self._parts = [MediapipeBackend("short", min_score=min_score),
+                       MediapipeBackend("full", min_score=min_score)]
+
+    def detect(self, frame_bgr: np.ndarray, min_score: float) -> list[Face]:
+        kept: list[Face] = []
+        for part in self._parts:
+            kept += [f for f in part.detect(frame_bgr, min_score)
+                     if all(iou(f.bbox, k.bbox) <= SAME_FACE_IOU for k in kept)]
+        return kept
+
+    def close(self) -> None:
+        for part in self._parts:
+            part.close()
+
+
 def _close_before_exit(detector: object) -> None:
     """Close a Tasks detector at exit while mediapipe's worker thread still runs; closed later
     (by mediapipe's own __del__ at interpreter teardown) it prints a traceback."""
@@ -97,7 +125,8 @@ class FaceDetector:
 
     backend: "mediapipe", "haar", or "auto" (MediaPipe, else Haar with a warning); the one in
     use is in `self.backend`. model: BlazeFace "short" (default, webcam/selfie range, ~1.1 ms
-    per 640x480 frame) or "full" (also small faces in group photos, ~2.6 ms). Scores below
+    per 640x480 frame), "full" (also small faces in group photos, ~2.6 ms) or "both" (the two,
+    merged: every face of a still, whatever its size). Scores below
     min_score are dropped; results are sorted by score, highest first.
     """
 
@@ -116,7 +145,11 @@ class FaceDetector:
 
         if backend == "haar":
             return HaarBackend()
+        if model not in DETECTOR_MODELS:
+            raise ValueError(f"unknown detector model {model!r}; choose from {DETECTOR_MODELS}")
         try:
+            if model == "both":
+                return MergedBackend(min_score=min_score)
             return MediapipeBackend(model, min_score=min_score)
         except Exception as exc:  # import errors, missing model, runtime failures
             if backend == "mediapipe":

@@ -11,14 +11,14 @@ from core.faces.align import DEFAULT_MARGIN, align_face
 from core.faces.detect import FaceDetector
 from core.faces.io import to_bgr
 from core.faces.landmarks import LandmarkModel
-from core.faces.quality import SHARPNESS_SIZE, quality_score
+from core.faces.quality import quality_score
 from core.faces.types import Face
 
 
 @dataclass
 class FaceCrop:
     face: Face  # with quality set (and landmarks / presence when computed)
-    crop: np.ndarray  # aligned (size, size, 3) BGR, or (size, size) gray
+    crop: np.ndarray  # the canonical aligned crop, (CANONICAL_SIZE, CANONICAL_SIZE, 3) BGR
 
 
 class FacePipeline:
@@ -28,15 +28,15 @@ class FacePipeline:
     from it (real mouth corners), uses its presence score in the quality and drops detections
     whose presence is below min_presence: BlazeFace scores 0.4-0.7 on some textures and pure
     noise, where presence stays under 0.2 (real faces: > 0.97). model picks the BlazeFace range
-    ("short": webcam/selfie; "full": small faces in group photos). A detector or landmark_model
-    passed in is shared (min_score, model and backend then go unused) and is not closed by close().
+    ("short": webcam/selfie; "full": small faces in group photos; "both": every face of a still).
+    A detector or landmark_model passed in is shared (min_score, model and backend then go
+    unused) and is not closed by close(). Every crop is the canonical one (core.faces.crop):
+    models resize from it, so there is no size or colour to choose here.
     """
 
     def __init__(
         self,
         *,
-        size: int = 112,
-        gray: bool = False,
         with_landmarks: bool = False,
         min_score: float = 0.5,
         min_presence: float = 0.5,
@@ -47,7 +47,7 @@ class FacePipeline:
         detector: FaceDetector | None = None,
         landmark_model: LandmarkModel | None = None,
     ):
-        self.size, self.gray, self.margin, self.max_faces = size, gray, margin, max_faces
+        self.margin, self.max_faces = margin, max_faces
         self.with_landmarks, self.min_presence = with_landmarks, min_presence
         self._owned: list[FaceDetector | LandmarkModel] = []
         if detector is None:
@@ -85,12 +85,10 @@ class FacePipeline:
         return replace(face, landmarks=mesh, presence=presence, keypoints=kp.from_mesh(mesh))
 
     def crop(self, frame: np.ndarray, face: Face) -> FaceCrop:
-        """Score the face's quality (sets face.quality) and align its crop."""
-        crop = align_face(frame, face.keypoints, size=self.size, gray=self.gray, margin=self.margin)
-        # the sharpness score warps the same 64x64 gray crop a gray 64 px model takes: reuse it
-        same = self.gray and self.size == SHARPNESS_SIZE and self.margin == DEFAULT_MARGIN
+        """Align the face's canonical crop once and score its quality from it (sets face.quality)."""
+        crop = align_face(frame, face.keypoints, margin=self.margin)
         face.quality = quality_score(frame, face, landmarks_presence=face.presence,
-                                     aligned_gray=crop if same else None)
+                                     crop=crop if self.margin == DEFAULT_MARGIN else None)
         return FaceCrop(face=face, crop=crop)
 
     def close(self) -> None:

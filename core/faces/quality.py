@@ -6,11 +6,14 @@ import cv2
 import numpy as np
 
 from core.faces.align import align_face
+from core.faces.crop import CANONICAL_SIZE, resize_crop
 from core.faces.types import Face
 
-MIN_SIDE, FULL_SIDE = 24.0, 112.0  # face box side (px) scoring 0 and 1; 112 = model input
+# face box side (px) scoring 0 and 1: from the canonical crop's side up, a face is stored and
+# served without being enlarged
+MIN_SIDE, FULL_SIDE = 24.0, float(CANONICAL_SIZE)
 SHARPNESS_HALF = 300.0  # variance of Laplacian scoring 0.5 (sharp faces: 600-3600; blur 3 px: 80-340)
-SHARPNESS_SIZE = 64  # sharpness is measured on a gray aligned crop of this size
+SHARPNESS_SIZE = 64  # sharpness is measured on the canonical crop resized to this gray size
 MAX_YAW = 0.5  # nose offset from the eye midpoint, in inter-ocular distances, scoring 0
 
 # exponents of the weighted geometric mean (they sum to 1)
@@ -34,28 +37,28 @@ def _pose_score(face: Face) -> float:
     return float(np.clip(1.0 - yaw / MAX_YAW, 0.0, 1.0))
 
 
-def sharpness(frame_bgr: np.ndarray, face: Face, *, aligned_gray: np.ndarray | None = None) -> float:
-    """Variance of the Laplacian of the 64x64 gray aligned crop (scale-normalised blur).
-    aligned_gray: that crop when the caller already has it (align_face(frame, keypoints,
-    size=64, gray=True) with the default margin), so it is not warped twice."""
-    crop = aligned_gray
+def sharpness(frame_bgr: np.ndarray, face: Face, *, crop: np.ndarray | None = None) -> float:
+    """Variance of the Laplacian of the canonical crop resized to 64x64 gray (scale-normalised
+    blur). crop: the face's canonical crop (align_face with its defaults) when the caller already
+    has it, so the face is not warped twice."""
     if crop is None:
-        crop = align_face(frame_bgr, face.keypoints, size=SHARPNESS_SIZE, gray=True)
-    return float(cv2.Laplacian(crop, cv2.CV_64F).var())
+        crop = align_face(frame_bgr, face.keypoints)
+    small = resize_crop(crop, SHARPNESS_SIZE, gray=True)
+    return float(cv2.Laplacian(small, cv2.CV_64F).var())
 
 
 def quality_components(
     frame_bgr: np.ndarray, face: Face, *, landmarks_presence: float | None = None,
-    aligned_gray: np.ndarray | None = None,
+    crop: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Each component in [0, 1], plus the raw Laplacian variance:
 
-    size        log-scaled face box side, 0 at <= 24 px, 1 at >= 112 px
-    sharpness   v / (v + 300), v = variance of Laplacian of the 64x64 gray aligned crop
+    size        log-scaled face box side, 0 at <= 24 px, 1 at >= 112 px (the canonical crop)
+    sharpness   v / (v + 300), v = variance of Laplacian of the canonical crop at 64x64 gray
     confidence  face-mesh presence when given (visibility / occlusion proxy), else detector score
     pose        1 - yaw / 0.5, yaw = |nose offset from the eye midpoint along the eye line| / IOD
     """
-    v = sharpness(frame_bgr, face, aligned_gray=aligned_gray)
+    v = sharpness(frame_bgr, face, crop=crop)
     conf = face.score if landmarks_presence is None else landmarks_presence
     return {
         "size": _size_score(face),
@@ -75,7 +78,8 @@ def combine(components: dict[str, float]) -> float:
 
 
 def quality_score(frame_bgr: np.ndarray, face: Face, *, landmarks_presence: float | None = None,
-                  aligned_gray: np.ndarray | None = None) -> float:
-    """Overall quality in [0, 1]; see quality_components and combine for the formula."""
+                  crop: np.ndarray | None = None) -> float:
+    """Overall quality in [0, 1]; see quality_components and combine for the formula. crop: the
+    face's canonical crop when already aligned."""
     return combine(quality_components(frame_bgr, face, landmarks_presence=landmarks_presence,
-                                      aligned_gray=aligned_gray))
+                                      crop=crop))

@@ -1,11 +1,21 @@
-"""Face crops (BGR or gray uint8, any size) -> the normalised NCHW float tensor a model expects."""
+"""Face crops -> the normalised NCHW float input a model expects, resized from the canonical crop.
+
+The pixels come from core.faces.crop.resize_crop (the one resize between a stored or freshly
+aligned crop and any model), then (x / 255 - mean) / std per channel, channels in the order the
+checkpoint's ModelConfig records (input_size, channels, mean, std). Training, evaluation,
+predict, upload, Gradio and live all go through preprocess_array.
+"""
 from __future__ import annotations
 
-import cv2
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from core.faces.crop import resize_crop
 from core.model.config import ModelConfig
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _as_list(crops: list[np.ndarray] | np.ndarray) -> list[np.ndarray]:
@@ -19,24 +29,9 @@ def _as_list(crops: list[np.ndarray] | np.ndarray) -> list[np.ndarray]:
     return list(crops)
 
 
-def _prepare(crop: np.ndarray, size: int, channels: int) -> np.ndarray:
-    """Convert to gray (channels 1) or RGB (channels 3), then resize to size x size; uint8."""
-    crop = np.asarray(crop)
-    if crop.size == 0:
-        raise ValueError("empty face crop")
-    if crop.dtype != np.uint8:  # floats are taken to be on 0..255 already
-        crop = np.clip(crop, 0, 255).astype(np.uint8)
-    if crop.ndim == 3 and crop.shape[-1] == 4:
-        crop = cv2.cvtColor(crop, cv2.COLOR_BGRA2BGR)
-    if crop.ndim == 3 and crop.shape[-1] == 1:
-        crop = crop[..., 0]
-    if channels == 1 and crop.ndim == 3:
-        crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    elif channels == 3:
-        crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB if crop.ndim == 2 else cv2.COLOR_BGR2RGB)
-    h, w = crop.shape[:2]
-    interp = cv2.INTER_AREA if h > size or w > size else cv2.INTER_LINEAR
-    return cv2.resize(crop, (size, size), interpolation=interp)
+def model_pixels(crop: np.ndarray, config: ModelConfig) -> np.ndarray:
+    """One crop as the model's uint8 pixels: (S, S) gray or (S, S, 3) BGR, S = input_size."""
+    return resize_crop(crop, config.input_size, gray=config.channels == 1)
 
 
 def preprocess_array(crops: list[np.ndarray] | np.ndarray, config: ModelConfig) -> np.ndarray:
@@ -44,10 +39,12 @@ def preprocess_array(crops: list[np.ndarray] | np.ndarray, config: ModelConfig) 
     items = _as_list(crops)
     if not items:
         return np.zeros((0, config.channels, config.input_size, config.input_size), np.float32)
-    batch = np.stack([_prepare(c, config.input_size, config.channels) for c in items])
+    batch = np.stack([model_pixels(c, config) for c in items])
     x = batch.astype(np.float32) / 255.0
     if x.ndim == 3:
         x = x[..., None]
+    else:
+        x = x[..., ::-1]  # BGR -> RGB
     mean = np.asarray(config.mean, np.float32)
     std = np.asarray(config.std, np.float32)
     x = (x - mean) / std
@@ -56,5 +53,7 @@ def preprocess_array(crops: list[np.ndarray] | np.ndarray, config: ModelConfig) 
 
 def preprocess(crops: list[np.ndarray] | np.ndarray, config: ModelConfig) -> torch.Tensor:
     """(N, C, S, S) float32: pixels / 255, then (x - mean) / std per channel (mini-Xception:
-    mean = std = 0.5, i.e. [-1, 1]). Colour crops are BGR (OpenCV order)."""
+    mean = std = 0.5, i.e. [-1, 1]). Colour crops are BGR (OpenCV order); RGB models get RGB."""
+    import torch
+
     return torch.from_numpy(preprocess_array(crops, config))

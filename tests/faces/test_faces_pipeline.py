@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core.faces import FaceCrop, FacePipeline, read_image
+from core.faces import CANONICAL_SIZE, FaceCrop, FacePipeline, read_image, resize_crop
 
 
 @pytest.fixture(scope="session")
@@ -27,9 +27,15 @@ def test_single_face_crop(pipe, single_face):
     assert crops[0].face.landmarks is None
 
 
-def test_gray_64_crops(detector, single_face):
-    crops = FacePipeline(detector=detector, size=64, gray=True).process(single_face)
-    assert crops[0].crop.shape == (64, 64)
+def test_crops_are_canonical_and_models_resize_from_them(detector, single_face):
+    (fc,) = FacePipeline(detector=detector).process(single_face)
+    assert fc.crop.shape == (CANONICAL_SIZE, CANONICAL_SIZE, 3)
+    small = resize_crop(fc.crop, 64, gray=True)
+    assert small.shape == (64, 64) and small.dtype == np.uint8
+    want = cv2.resize(cv2.cvtColor(fc.crop, cv2.COLOR_BGR2GRAY), (64, 64), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(small, want)
+    with pytest.raises(TypeError):
+        FacePipeline(detector=detector, size=64)  # one geometry: no per-pipeline crop size
 
 
 def test_with_landmarks(mesh_pipe, single_face):
@@ -74,7 +80,7 @@ def test_close_leaves_shared_models_open(detector, single_face):
 
 
 def test_owned_models_are_built_and_closed(single_face):
-    with FacePipeline(with_landmarks=True, size=64, gray=True) as pipe:
+    with FacePipeline(with_landmarks=True) as pipe:
         assert pipe.detector.backend == "mediapipe"
         (fc,) = pipe.process(single_face)
-        assert fc.crop.shape == (64, 64) and fc.face.presence > 0.9
+        assert fc.crop.shape == (CANONICAL_SIZE, CANONICAL_SIZE, 3) and fc.face.presence > 0.9

@@ -38,7 +38,7 @@ def predictor(live_data_dir):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AFFECTLAB_ASSETS_DIR", str(ASSETS))
         p = Predictor(live_data_dir / "models" / "fer_mini_xception.pt", threads=1)
-        p.pipeline  # noqa: B018 - build the face models while the env points at the assets
+        p.pipeline_for("short")  # build the stream's face models while the env points at the assets
     assert p.backend == "onnx"
     yield p
     p.close()

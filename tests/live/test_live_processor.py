@@ -135,7 +135,8 @@ class FakePredictor:
     def __init__(self, preds=None, fail: bool = False):
         self.preds, self.fail = preds or [], fail
 
-    def predict_frame(self, frame):
+    def predict_frame(self, frame, *, detector=None):
+        self.detector = detector
         if self.fail:
             raise RuntimeError("boom")
         return list(self.preds)
@@ -149,7 +150,8 @@ def test_processor_publishes_counts_and_survives_errors(tmp_path):
     assert (out == np.array(ACCENT, np.uint8)).all(axis=-1).any()
     latest = proc.results.latest()
     assert latest.frame_index == 5 and latest.model_version == "fake@0" and latest.error is None
-    assert latest.crop is None  # a face without keypoints cannot be aligned
+    assert latest.crop is None  # the fake found no crop: nothing is aligned a second time
+    assert proc.predictor.detector == "short"  # streams run one BlazeFace range per frame
     assert counter.read_text() == "5"
     proc.configure(predictor=FakePredictor(fail=True))
     assert proc.results.latest() is None and proc.smoother is not None  # new model: results reset
@@ -209,6 +211,7 @@ def test_callback_on_real_video_frames_predicts_and_draws_on_the_face(predictor,
     latest = snaps[-1]
     assert latest.predictions[0].emotion in CLASSES and latest.fps > 0 and latest.latency_ms > 0
     assert latest.crop.shape == (112, 112, 3)
+    assert latest.crop is latest.predictions[0].crop  # aligned once: the model's crop is captured
     assert latest.predictions[0].flags == {"emotion": "trained", "va": "prior", "stress": "prior"}
     out = outputs[-1].to_ndarray(format="bgr24")
     assert outputs[-1].pts == 39 and outputs[-1].time_base == Fraction(1, 30) and out.shape == raw[-1].shape
