@@ -38,6 +38,34 @@ def resolve_inside(root: Path, name: str, *, cache: dict | None = None) -> Path:
     return target
 
 
+def files_under(path: Path, exts: set[str]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """What an importer reads from `path`, and the symbolic links it refuses (with the reason).
+
+    The one rule for every importer: a file the user names is read even if it is a link; inside a
+    named folder, a link (to a file or a folder, relative or absolute) that leads outside the
+    folder, or loops, is refused. Files are those whose suffix is in `exts`; hidden names skipped.
+    """
+    if path.is_file():
+        return [path], []
+    files, refused = [], []
+    for p in sorted(path.rglob("*")):  # rglob never descends into a linked folder
+        if p.name.startswith(".") or not (p.suffix.lower() in exts or p.is_symlink() and p.is_dir()):
+            continue
+        if p.is_symlink():
+            try:
+                resolve_inside(path, p.relative_to(path).as_posix())
+            except UnsafePathError:
+                refused.append((p, "is a symbolic link that leads outside the import folder; copy the "
+                                   "file in or import the folder it points to"))
+                continue
+            except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a symlink loop
+                refused.append((p, "is a symbolic link that loops (it never reaches a file)"))
+                continue
+        if p.suffix.lower() in exts:
+            files.append(p)
+    return files, refused
+
+
 def _resolve(root: Path, rel: Path) -> tuple[Path, bool]:
     root_real = root.resolve()
     target = (root / rel).resolve()

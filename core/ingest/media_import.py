@@ -13,6 +13,7 @@ import numpy as np
 from core.faces.io import ImageError, decode_image
 from core.faces.types import iou
 from core.ingest.context import ImportContext
+from core.ingest.files import files_under
 from core.ingest.folder_import import IMAGE_EXTS
 from core.ingest.records import PendingSample, RowError
 from core.taxonomy import LabelError
@@ -93,10 +94,10 @@ def _mesh_names(points: int) -> list[str]:
     return [f"{a}{i}" for i in range(points) for a in "xyz"]
 
 
-def _files(path: Path, exts: set[str]) -> list[Path]:
-    if path.is_file():
-        return [path]
-    return sorted(p for p in path.rglob("*") if p.suffix.lower() in exts and not p.name.startswith("."))
+def _files(path: Path, exts: set[str], ctx: ImportContext, field: str) -> tuple[list[Path], list[RowError]]:
+    """The files to import and one error per symbolic link leading out of the folder."""
+    files, refused = files_under(path, exts)
+    return files, [RowError(ctx.rel(p), None, field, reason) for p, reason in refused]
 
 
 def _store_media(ctx: ImportContext, file: Path, kind: str, **meta: Any) -> str:
@@ -110,7 +111,8 @@ def parse_images(path: Path, ctx: ImportContext) -> Iterator[PendingSample | Row
     if not ctx.options.get("detector"):
         ctx.options["detector"] = "both"  # photos: selfies and group photos alike
     ctx.root = path if path.is_dir() else path.parent
-    files = _files(path, IMAGE_EXTS)
+    files, refused = _files(path, IMAGE_EXTS, ctx, "image")
+    yield from refused
     ctx.total = len(files)
     for file in files:
         ctx.advance()
@@ -146,7 +148,9 @@ def sample_indices(n_frames: int, fps: float, *, every_fps: float | None, frames
 
 def parse_video(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowError]:
     ctx.root = path if path.is_dir() else path.parent
-    for file in _files(path, VIDEO_EXTS):
+    files, refused = _files(path, VIDEO_EXTS, ctx, "video")
+    yield from refused
+    for file in files:
         rel = ctx.rel(file)
         cap = cv2.VideoCapture(str(file))
         n_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from core.ingest.context import ImportContext
 from core.ingest.csv_import import read_crop_file
+from core.ingest.files import files_under
 from core.ingest.records import PendingSample, RowError
 from core.ingest.tables import TableError, open_table, parse_float
 from core.taxonomy import LabelError
@@ -33,8 +34,10 @@ def _emotion_for(csv_path: Path, ctx: ImportContext) -> str | None:
 
 def parse_openface(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowError]:
     ctx.root = path if path.is_dir() else path.parent
-    csvs = sorted(path.rglob("*.csv")) if path.is_dir() else [path]
-    if not csvs:
+    csvs, refused = files_under(path, {".csv"})
+    for link, reason in refused:
+        yield RowError(ctx.rel(link), None, None, reason)
+    if not csvs and not refused:
         yield RowError(str(path), None, None, "no OpenFace CSV files found")
         return
     min_conf = float(ctx.options.get("min_confidence", 0.8))
