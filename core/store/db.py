@@ -48,8 +48,13 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every Alembic migration up to head."""
+def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
+    """Upgrade (or downgrade) the schema to `revision` with Alembic.
+
+    SQLite: foreign keys are off while the migrations run (SQLite's recipe for schema changes:
+    batch mode rebuilds a table by copy, drop and rename, which a referenced table cannot survive
+    with them on), then `PRAGMA foreign_key_check` must find nothing before the commit.
+    """
     from alembic import command
     from alembic.config import Config
 
@@ -57,9 +62,24 @@ def upgrade(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser interpolates %: a password holding one would fail and be echoed in the error
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # on the DB-API connection: outside any transaction, where the pragma applies
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                (command.downgrade if down else command.upgrade)(cfg, revision)
+                if sqlite and (bad := conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                    raise RuntimeError(f"migration to {revision} leaves broken foreign keys: {bad[:5]}")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every Alembic migration up to head."""
+    migrate(engine)
 
 
 def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:

@@ -137,6 +137,7 @@ class Annotation(Base):
     stress: Mapped[optfloat]
     raw: Mapped[dict[str, Any] | None]  # original values and scale, e.g. {"valence": 7, "scale": "1..9"}
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id"))
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id"))  # this row undoes that one
     prediction_id: Mapped[int | None] = mapped_column(ForeignKey("predictions.id"))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[created]
@@ -158,11 +159,33 @@ class Run(Base):
     checkpoint_path: Mapped[str | None] = mapped_column(String(500))
     log_path: Mapped[str | None] = mapped_column(String(500))
     pid: Mapped[int | None]
+    proc: Mapped[dict[str, Any] | None]  # {pid, create_time, cmdline} of the job process (psutil)
+    error: Mapped[str | None] = mapped_column(Text)
+    stop_reason: Mapped[str | None] = mapped_column(String(300))  # e.g. why it stopped early
+    created_at: Mapped[created]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+
+
+class Job(Base):
+    """A background job other than training (evaluate, export): run by the worker like a Run."""
+    __tablename__ = "jobs"
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(20))  # evaluate | export
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    args: Mapped[dict[str, Any] | None]  # the kind's keyword arguments, e.g. {"split": "test"}
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    result: Mapped[dict[str, Any] | None]
+    log_path: Mapped[str | None] = mapped_column(String(500))
+    pid: Mapped[int | None]
+    proc: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+    __table_args__ = (Index("ix_jobs_status", "status", "id"),)
 
 
 class Prediction(Base):

@@ -15,6 +15,7 @@ from core.store.labels import (
     undo_last,
 )
 from core.store.models import Annotation, Sample
+from core.store.predictions import latest_predictions, record_predictions
 from tests.store.seed import seed_samples
 
 
@@ -100,16 +101,72 @@ def test_undo_restores_previous_label_and_is_itself_history(write, read):
         second = edit_label(s, 5, base_annotation_id=first.id, annotator="ana", emotion="Anger")
     with write() as s, s.begin():
         undo = undo_last(s, 5, base_annotation_id=second.id, annotator="ana")
-    assert _sample(read, 5).cur_emotion == "Sad"
+    assert undo.annotation.undoes_id == second.id and undo.annotation.raw is None
+    assert undo.undone.id == second.id and undo.current["emotion"] == "Sad"
+    smp = _sample(read, 5)  # the undone edit's predecessor is the head again, not the undo row
+    assert (smp.cur_emotion, smp.cur_annotation_id, smp.cur_source) == ("Sad", first.id, "human")
+    assert undo.current["head"] == first.id
     with write() as s, s.begin():
-        undo_last(s, 5, base_annotation_id=undo.id, annotator="ana")
+        again = undo_last(s, 5, base_annotation_id=undo.current["head"], annotator="ana")
     smp = _sample(read, 5)
     assert smp.cur_emotion == "Fear" and smp.cur_sources["emotion"] == "imported"
+    assert (smp.cur_source, smp.cur_annotation_id) == ("imported", base) == ("imported", again.current["head"])
     with pytest.raises(LabelValueError, match="no human edit"):
         with write() as s, s.begin():
             undo_last(s, 5, base_annotation_id=smp.cur_annotation_id, annotator="ana")
     with read() as s:
-        assert len(label_history(s, 5)) == 6  # imported, derived stress, 2 edits, 2 undos
+        hist = label_history(s, 5)
+    assert len(hist) == 6  # imported, derived stress, 2 edits, 2 undos
+    assert [h.undoes_id for h in hist[:2]] == [first.id, second.id]
+
+
+def test_edit_after_undo_is_based_on_the_restored_head(write, read):
+    with write() as s, s.begin():
+        seed_samples(s, 8)
+    base = _sample(read, 6).cur_annotation_id
+    with write() as s, s.begin():
+        edit = edit_label(s, 6, base_annotation_id=base, annotator="ana", emotion="Sad")
+    with write() as s, s.begin():
+        undo = undo_last(s, 6, base_annotation_id=edit.id, annotator="ana")
+    with write() as s, s.begin():  # no conflict with one's own undo
+        edit_label(s, 6, base_annotation_id=undo.current["head"], annotator="ana", emotion="Fear")
+    assert _sample(read, 6).cur_emotion == "Fear"
+    with pytest.raises(ConflictError):  # the undone edit is no base any more
+        with write() as s, s.begin():
+            edit_label(s, 6, base_annotation_id=edit.id, annotator="bob", emotion="Anger")
+
+
+def test_undo_of_the_only_label_of_an_unlabelled_sample_leaves_no_head(write, read):
+    with write() as s, s.begin():
+        seed_samples(s, 4, labelled=0.0)
+    with write() as s, s.begin():
+        edit = edit_label(s, 2, base_annotation_id=None, annotator="ana", valence=0.3, arousal=0.1)
+    with write() as s, s.begin():
+        undo = undo_last(s, 2, base_annotation_id=edit.id, annotator="ana")
+    smp = _sample(read, 2)
+    assert (smp.cur_annotation_id, smp.cur_valence, smp.cur_source) == (None, None, None)
+    assert undo.current == {"emotion": None, "valence": None, "arousal": None, "stress": None, "head": None}
+    with write() as s, s.begin():
+        edit_label(s, 2, base_annotation_id=None, annotator="ana", valence=-0.4)
+    assert _sample(read, 2).cur_valence == -0.4
+
+
+def test_an_edit_records_the_prediction_it_was_based_on(write, read):
+    with write() as s, s.begin():
+        seed_samples(s, 4)
+        record_predictions(s, [{"sample_id": 1, "model_version": "m", "probs": {"Sad": 0.9, "Happy": 0.1}},
+                               {"sample_id": 2, "model_version": "m", "probs": {"Sad": 0.2, "Happy": 0.8}}])
+    with read() as s:
+        pred1, pred2 = (latest_predictions(s, i)[0].id for i in (1, 2))
+    with write() as s, s.begin():
+        ann = edit_label(s, 1, base_annotation_id=_sample(read, 1).cur_annotation_id, annotator="ana",
+                         emotion="Sad", prediction_id=pred1)
+    with read() as s:
+        assert s.get(Annotation, ann.id).prediction_id == pred1
+        assert label_history(s, 1)[0].prediction_id == pred1
+    with pytest.raises(LabelValueError, match="not a prediction of sample 1"):
+        with write() as s, s.begin():
+            edit_label(s, 1, base_annotation_id=ann.id, annotator="ana", emotion="Happy", prediction_id=pred2)
 
 
 def test_bad_values_are_refused(write):
@@ -130,3 +187,28 @@ def test_compute_current_precedence_human_over_imported_over_derived():
     cur = compute_current(rows)
     assert cur["cur_emotion"] == "Sad" and cur["cur_valence"] == -0.2 and cur["cur_stress"] == 0.0
     assert cur["cur_annotation_id"] == 4 and cur["cur_sources"]["stress"] == "derived"
+    undone = compute_current([*rows, Annotation(id=5, source="human", undoes_id=4),
+                              Annotation(id=6, source="derived", undoes_id=2, stress=1.0)])
+    assert undone["cur_valence"] is None and undone["cur_stress"] == 1.0  # 4 and 2 undone
+    assert (undone["cur_annotation_id"], undone["cur_source"]) == (3, "imported")  # never an undo row
+
+
+def test_reimport_with_a_new_emotion_undoes_the_old_derived_label(write, read):
+    from core.ingest.commit import commit_samples
+    from core.ingest.records import PendingSample
+    from core.rules import DerivationRules
+    from core.store.datasets import get_or_create_dataset
+
+    sha = "a" * 64
+    with write() as s, s.begin():
+        ds = get_or_create_dataset(s, "r")
+        for emotion in ("Anger", "Happy"):  # stress 1 derived, then stress 0 replacing it
+            commit_samples(s, ds, [PendingSample(crop_sha256=sha, crop_path="c.png", source_path="c.png",
+                                                 emotion=emotion)], rules=DerivationRules())
+    with read() as s:
+        derived = list(s.scalars(select(Annotation).where(Annotation.source == "derived")
+                                 .order_by(Annotation.id)))
+    assert [d.stress for d in derived] == [1.0, 0.0] and derived[1].undoes_id == derived[0].id
+    assert "undo" not in (derived[1].raw or {})
+    smp = _sample(read)
+    assert (smp.cur_emotion, smp.cur_stress, smp.cur_source) == ("Happy", 0.0, "imported")
