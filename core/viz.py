@@ -1,13 +1,12 @@
 """Pictures for the app: crops and source frames from the data dir, boxes, keypoints, landmarks."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 
 from core.config import get_settings
-from core.faces.io import read_image
+from core.faces.io import ImageError, read_image
+from core.paths import PathRefused, confined, data_file
 
 BOX = (0, 200, 255)  # BGR orange
 POINT = (80, 255, 80)
@@ -15,14 +14,20 @@ MESH = (255, 220, 120)
 
 
 def crop_image(crop_path: str) -> np.ndarray:
-    """A stored crop (BGR) by its data-dir relative path."""
-    return read_image(get_settings().data_dir / crop_path)
+    """A stored crop (BGR) by its data-dir relative path; ImageError when it is missing or the
+    stored path leads outside the data dir (core.paths)."""
+    try:
+        path = confined(crop_path, (get_settings().data_dir,))
+    except PathRefused as exc:
+        raise ImageError(str(exc)) from None
+    return read_image(path)
 
 
 def source_frame(media_path: str, kind: str, frame_index: int | None) -> np.ndarray | None:
-    """The source picture of a sample: the image, or the video frame at frame_index."""
-    path = get_settings().data_dir / media_path
-    if not Path(path).exists():
+    """The source picture of a sample: the image, or the video frame at frame_index; None when
+    the file is missing or its stored path leads outside the data dir."""
+    path = data_file(media_path)
+    if path is None:
         return None
     if kind == "image":
         return read_image(path)

@@ -5,7 +5,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.config import get_settings
+from core.paths import data_file
 from ui.text import md
 
 
@@ -22,13 +22,12 @@ def sample_grid_ui(samples: list[dict[str, Any]], *, columns: int = 8, key: str 
                    extra: callable = None) -> int | None:
     """Draw crops in rows of `columns`; returns the id whose "open" button was pressed."""
     opened = None
-    data_dir = get_settings().data_dir
     for start in range(0, len(samples), columns):
         cols = st.columns(columns)
         for col, s in zip(cols, samples[start:start + columns]):
             with col:
-                path = data_dir / s["crop_path"]
-                if path.exists():
+                path = data_file(s["crop_path"])  # None: missing, or a stored path leading outside
+                if path is not None:
                     st.image(str(path), width="stretch")
                 else:
                     st.warning("crop file missing")
