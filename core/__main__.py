@@ -1,11 +1,16 @@
-"""Entry point for `python -m core`."""
+"""`python -m core ...`: an alias of the `affectlab` command, run as `python -m cli ...`.
+
+core never imports the command line: this re-executes the interpreter on the cli package
+(the same process id, so torchrun and the job queue still track it).
+"""
 import os
+import subprocess
 import sys
+from pathlib import Path
 
-from core.cli import main
-
-code = main()
-sys.stdout.flush()
-sys.stderr.flush()
-os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # drop LiteRT's INFO lines printed at interpreter exit
-sys.exit(code)
+ROOT = str(Path(__file__).resolve().parents[1])  # where core/ and cli/ live
+env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+argv = [sys.executable, "-m", "cli", *sys.argv[1:]]
+if os.name == "posix":
+    os.execve(sys.executable, argv, env)
+sys.exit(subprocess.call(argv, env=env))

@@ -1,11 +1,9 @@
 """Pre-labelling: a model's predictions for a dataset's stored crops, kept as predictions (never labels).
 
-`python -m core prelabel --dataset D [--model PATH] [--all]` registers through core.cli.PLUGINS.
+The `prelabel` verb (cli/model.py) runs prelabel() with a progress bar.
 """
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,12 +22,11 @@ MAX_ERRORS = 20  # unreadable crops listed in the result
 
 
 def load_model(model: str | Path | None, backend: str = "auto"):
-    """A Predictor for a model file, or the shared pretrained default when model is None."""
-    from core.inference import Predictor, default_predictor
+    """A Predictor for a catalog reference (core.catalog: a file, "run:N", ...), or the shared
+    pretrained default when model is None."""
+    from core.catalog import load_predictor
 
-    if model is None:
-        return default_predictor(backend=backend)
-    return Predictor(model, backend=backend)
+    return load_predictor(model, backend=backend, shared=model is None)
 
 
 def todo_samples(dataset_id: int, model_version: str, *, only_unlabelled: bool
@@ -94,35 +91,3 @@ def prelabel(dataset: str, *, model: str | Path | None = None, only_unlabelled: 
             "backend": predictor.backend, "only_unlabelled": only_unlabelled,
             "predicted": predicted, "skipped_existing": already, "failed": failed,
             "errors": errors, "flags": head_flags(predictor.config)}
-
-
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Register `prelabel` on a `python -m core` subparsers object."""
-    sp = subparsers.add_parser("prelabel", help="store a model's predictions for a dataset's crops")
-    sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    sp.add_argument("--dataset", required=True)
-    sp.add_argument("--model", default=None, help="checkpoint / ONNX / TorchScript file "
-                                                  "(default: the pretrained FER model)")
-    sp.add_argument("--all", action="store_true", help="labelled samples too, not only unlabelled")
-    sp.add_argument("--batch-size", type=int, default=64, help="crops per forward pass")
-    sp.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch", "torchscript"])
-    sp.set_defaults(handler=cmd_prelabel)
-
-
-def cmd_prelabel(args: argparse.Namespace) -> dict[str, Any]:
-    from tqdm import tqdm
-
-    bar = tqdm(desc="prelabel", unit="face", file=sys.stderr, dynamic_ncols=True, disable=None)
-
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    try:
-        result = prelabel(args.dataset, model=args.model, only_unlabelled=not args.all,
-                          batch_size=args.batch_size, progress=update, backend=args.backend)
-    finally:
-        bar.close()
-    for err in result["errors"]:
-        print(f"skipped: {err}", file=sys.stderr)
-    return result

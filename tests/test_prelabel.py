@@ -73,7 +73,7 @@ def test_prelabel_is_idempotent_and_all_adds_the_labelled(dataset, read):
 
 
 def test_prelabel_cli(dataset, capsys):
-    from core.cli import main
+    from cli.app import main
 
     assert main(["prelabel", "--dataset", dataset, "--backend", "torch", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

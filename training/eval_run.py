@@ -10,12 +10,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from core.catalog import run_checkpoint
 from core.config import get_settings
 from core.inference.prediction import head_flags, postprocess
 from core.metrics import evaluate_predictions
 from core.model.checkpoint import load_checkpoint
 from core.model.net import AffectNet
-from core.predict_cli import run_checkpoint
 from core.store.datasets import require_dataset
 from core.store.db import read_session, write_session
 from core.store.models import Run, utcnow

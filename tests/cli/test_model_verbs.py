@@ -1,4 +1,4 @@
-"""`python -m core predict` and `export-model` through core.cli.main with this plugin added."""
+"""`affectlab predict` and `export-model` through cli.app.main (in-process; see tests/cli/conftest.py)."""
 from __future__ import annotations
 
 import json
@@ -7,25 +7,6 @@ import shutil
 import pytest
 
 from tests.inference.common import make_tiny_resnet
-
-
-@pytest.fixture
-def cli(capsys):
-    """run(*argv) -> (exit code, parsed JSON stdout, stderr); only this plugin is loaded, and
-    PLUGINS is restored after."""
-    from core.cli import PLUGINS, main
-
-    saved = PLUGINS[:]
-    PLUGINS[:] = ["core.predict_cli"]
-
-    def run(*argv: str):
-        capsys.readouterr()
-        rc = main([str(a) for a in argv])
-        out = capsys.readouterr()
-        return rc, json.loads(out.out.strip().splitlines()[-1]), out.err
-
-    yield run
-    PLUGINS[:] = saved
 
 
 def test_predict_folder_reports_corrupt_file_and_predicts_the_good_one(cli, asset, default_ckpt,
@@ -66,16 +47,17 @@ def test_predict_video_samples_frames(cli, asset, default_ckpt, default_onnx):
 
 
 def test_export_model_by_run(cli, env, write):
+    from core.config import get_settings
     from core.store.models import Run
 
-    ckpt = make_tiny_resnet(env / "runs" / "7" / "best.pt")
+    ckpt = make_tiny_resnet(get_settings().models_dir / "runs" / "7" / "best.pt")
     with write() as s, s.begin():
         run = Run(name="tiny", status="done", checkpoint_path=str(ckpt))
         s.add(run)
         s.flush()
         run_id = run.id
-    rc, out, _ = cli("export-model", "--run", run_id, "--format", "onnx", "--json")
-    assert rc == 0 and out["ok"] is True
+    rc, out, err = cli("export-model", "--run", run_id, "--format", "onnx", "--json")
+    assert rc == 0 and out["ok"] is True, err
     onnx_file = ckpt.with_name("best.onnx")
     assert out["path"] == str(onnx_file) and onnx_file.is_file()
     card = json.loads(onnx_file.with_name("best.onnx.json").read_text())

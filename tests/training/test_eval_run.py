@@ -89,7 +89,7 @@ def test_untrained_heads_are_flagged_prior_and_left_out_of_the_loss(env, read):
 
 
 def test_cli_report_and_json(run_id, capsys):
-    from core.cli import main
+    from cli.app import main
 
     assert main(["evaluate", "--run", str(run_id), "--split", "val", "--no-store"]) == 0
     out = capsys.readouterr().out

@@ -6,7 +6,6 @@ import pytest
 import torch
 from sqlalchemy import delete, select
 
-from benchmarks.ssl_stages import EMOTIONS, Spec, import_dataset, split, write_dataset
 from core.model.checkpoint import load_checkpoint, save_checkpoint
 from core.model.features_mlp import features_config
 from core.model.net import build_model
@@ -16,6 +15,8 @@ from training.features_data import load_features, load_split_rows, ordered_kinds
 from training.ssl import SSLConfig, finetune_subject, finetune_subjects, run_ssl_pipeline, train_classifier
 from training.ssl_objectives import MLPHead, nt_xent, random_mask
 from training.ssl_pretrain import pretrain_masked
+from training.ssl_synthetic import EMOTIONS, Spec, import_dataset, write_dataset
+from training.ssl_synthetic import ssl_splits as split
 
 KINDS = ["openface_au", "openface_gaze", "openface_pose", "openface_landmarks2d"]
 TINY = dict(pretrain_epochs=3, epochs=2, finetune_epochs=2, batch_size=16, widths=[32, 16])

@@ -25,7 +25,7 @@ def test_torchrun_two_gloo_processes(env, read):
     import_tiny(env)
     run_id = runs.create_run(tiny_config(epochs=1, batch_size=8))
     cmd = [str(TORCHRUN if TORCHRUN.exists() else shutil.which("torchrun")), "--standalone",
-           "--nproc_per_node", "2", "-m", "training.cli", "train", "--run-id", str(run_id), "--json"]
+           "--nproc_per_node", "2", "-m", "cli", "train", "--run-id", str(run_id), "--json"]
     environ = os.environ | {"PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=environ, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]

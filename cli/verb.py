@@ -1,0 +1,72 @@
+"""The verb contract: a function returning a dict; `--json` prints it as one JSON object on stdout,
+errors go to stderr with exit code 1, success is exit code 0."""
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
+Result = dict[str, Any]
+TEXT_LIMIT = 4000  # characters of the indented result printed without --json
+
+
+class CliError(RuntimeError):
+    """An error to report on stderr with exit code 1 (no traceback)."""
+
+
+def verb(app: typer.Typer, name: str, *, text: Callable[[Result], str | None] | None = None,
+         **command: Any) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
+    """Register fn(**options) -> dict as command `name` of app. fn must take `json_out: JsonOpt`.
+
+    Without --json the result is shown by text(result) (nothing when it returns None or "") or,
+    when text is not given, as indented JSON (first 4000 characters). Under torchrun only rank 0
+    prints a result. Expected failures (CliError, LookupError, ValueError, FileNotFoundError,
+    RuntimeError, a failed import) print `error: ...` on stderr and exit 1; with --json also
+    {"ok": false, "error": ...} on stdout."""
+
+    def register(fn: Callable[..., Result]) -> Callable[..., Result]:
+        @functools.wraps(fn)
+        def command_fn(**options: Any) -> None:
+            code = report(lambda: fn(**options), json_out=options.get("json_out", False), text=text)
+            if code:
+                raise typer.Exit(code)
+
+        app.command(name, **command)(command_fn)
+        return fn
+
+    return register
+
+
+def report(call: Callable[[], Result], *, json_out: bool,
+           text: Callable[[Result], str | None] | None = None) -> int:
+    """Run call() and print its result or its error per the verb contract; the exit code."""
+    try:
+        result = call()
+    except (CliError, LookupError, ValueError, FileNotFoundError, RuntimeError) as exc:
+        return _fail(exc, json_out)
+    except Exception as exc:
+        from core.ingest.records import ImportFailed  # only on the error path: keeps start-up light
+
+        if isinstance(exc, ImportFailed):
+            return _fail(exc, json_out, exc.report.to_dict())
+        raise
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun only rank 0 reports
+    if json_out:
+        print(json.dumps({"ok": True, **result}, default=str))
+    else:
+        shown = text(result) if text else json.dumps(result, indent=1, default=str)[:TEXT_LIMIT]
+        if shown:
+            print(shown)
+    return 0
+
+
+def _fail(exc: Exception, json_out: bool, details: Result | None = None) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    if json_out and os.environ.get("RANK", "0") == "0":
+        print(json.dumps({"ok": False, "error": str(exc), **(details or {})}, default=str))
+    return 1
