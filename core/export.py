@@ -1,6 +1,7 @@
 """Export current labels (and optionally predictions) to CSV or Parquet with the crops beside them."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.config import get_settings
 from core.store.models import Prediction, Sample
+from core.targets import TargetError, check_target
 
 COLUMNS = ["image_path", "emotion", "valence", "arousal", "stress", "subject", "split",
            "emotion_source", "quality", "source_path"]
@@ -33,25 +35,31 @@ def _latest_predictions(session: Session, ids: list[int]) -> dict[int, Predictio
     return out
 
 
-def export_dataset(session: Session, dataset_id: int, to: str | Path, *,
+def export_dataset(session: Session, dataset_id: int, to: str | Path, *, force: bool = False,
                    with_predictions: bool = False, copy_crops: bool = True) -> dict[str, Any]:
-    """Write one row per sample; crops go to `<file stem>_crops/` with paths relative to the file."""
+    """Write one row per sample; crops go to `<file stem>_crops/` with paths relative to the file.
+
+    Refused (TargetError): an existing file without `force`, the store's own files, a file in
+    the data dir's crops/media, a folder. The table is written to a temp file beside `to` and
+    moved into place, so a failure leaves no partial file.
+    """
     to = Path(to)
     if to.suffix.lower() not in (".csv", ".parquet"):
         raise ValueError(f"export file must end in .csv or .parquet, not {to.suffix or 'nothing'}")
-    to.parent.mkdir(parents=True, exist_ok=True)
+    to = check_target(to, force=force, what="export")
     crops_dir = to.parent / f"{to.stem}_crops"
     data_dir = get_settings().data_dir
+    for kind in ("crops", "media"):
+        if crops_dir.resolve() == (data_dir / kind).resolve():
+            raise TargetError(f"{to}: refused: its crops folder {crops_dir} is the store's {kind} folder")
+    to.parent.mkdir(parents=True, exist_ok=True)
     samples = list(session.scalars(select(Sample).where(Sample.dataset_id == dataset_id).order_by(Sample.id)))
     preds = _latest_predictions(session, [s.id for s in samples]) if with_predictions else {}
     rows = []
     for s in samples:
         rel = f"{crops_dir.name}/{Path(s.crop_path).name}"
         if copy_crops:
-            target = crops_dir / Path(s.crop_path).name
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(data_dir / s.crop_path, target)
+            _copy_crop(data_dir / s.crop_path, crops_dir / Path(s.crop_path).name)
         row = {"image_path": rel, "emotion": s.cur_emotion, "valence": s.cur_valence,
                "arousal": s.cur_arousal, "stress": s.cur_stress, "subject": s.subject,
                "split": s.split, "emotion_source": (s.cur_sources or {}).get("emotion"),
@@ -62,9 +70,31 @@ def export_dataset(session: Session, dataset_id: int, to: str | Path, *,
                        pred_valence=p.valence, pred_arousal=p.arousal, pred_stress=p.stress)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=None if rows else COLUMNS)
-    if to.suffix.lower() == ".csv":
-        frame = frame.map(safe_cell)
-        frame.to_csv(to, index=False, lineterminator="\r\n")  # RFC 4180: a CR in a cell gets quoted
-    else:
-        frame.to_parquet(to, index=False)
+    tmp = to.with_name(f".{to.name}.{os.getpid()}.tmp")
+    try:
+        if to.suffix.lower() == ".csv":
+            frame = frame.map(safe_cell)
+            frame.to_csv(tmp, index=False, lineterminator="\r\n")  # RFC 4180: a CR in a cell gets quoted
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, to)
+    finally:
+        tmp.unlink(missing_ok=True)
     return {"file": str(to), "rows": len(rows), "crops": str(crops_dir) if copy_crops else None}
+
+
+def _copy_crop(source: Path, target: Path) -> None:
+    """Copy a stored crop beside the export (content-addressed: an existing file is the same);
+    a missing crop is an error naming the sample's file, not a traceback."""
+    if target.exists():
+        return
+    if not source.is_file():
+        raise FileNotFoundError(f"crop {source} of the store is missing; run `gc --dry-run` and "
+                                "re-import the dataset's source")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
