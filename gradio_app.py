@@ -15,51 +15,35 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 import logging  # noqa: E402
-import threading  # noqa: E402
+from collections.abc import Collection  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from core.catalog import DEFAULT_LABEL, list_models, load_predictor  # noqa: E402
 from core.inference.prediction import FacePrediction  # noqa: E402
 from core.live import LiveProcessor  # noqa: E402
+from core.model.prior import PRIOR_NOTE as CORE_PRIOR_NOTE
 from core.overlay import OverlayOptions, draw_overlays, emotion_text, stress_text, va_text  # noqa: E402
 
 log = logging.getLogger(__name__)
-DEFAULT_LABEL = "Pretrained FER mini-Xception (default)"
 DEFAULT_PORT = 7861
 OVERLAYS = [("Face box", "box"), ("Emotion label", "label"), ("Probability bars", "bars"),
             ("V/A circumplex", "circumplex"), ("Stress gauge", "stress")]
 DEFAULT_OVERLAYS = [v for _, v in OVERLAYS if getattr(OverlayOptions(), v)]
 EXAMPLES = ["0-f15-hao-ph.jpg", "0-f1-su-ph.jpg", "15-f13-anc-ph.jpg", "multi_face.jpg"]
-PRIOR_NOTE = ("*(prior)* = this model has no trained head for that output: the number is derived "
-              "from the emotion probabilities (a circumplex prior), not measured.")
+PRIOR_NOTE = f"*(prior)* = {CORE_PRIOR_NOTE}."
 
-_PREDICTORS: dict[str, Any] = {}
-_LOCK = threading.Lock()
-
-
-def model_choices() -> dict[str, str | None]:
-    """label -> checkpoint path (None = the pretrained default), from the model catalog."""
-    try:
-        from core.inference.catalog import model_choices as catalog
-
-        return catalog()
-    except Exception as exc:  # no store yet or an unreadable DB: the default model still works
-        log.warning("model catalog unavailable (%s); offering the default model only", exc)
-        return {DEFAULT_LABEL: None}
+def model_choices() -> list[str]:
+    """Labels of the model catalog (the default, trained runs, exported files)."""
+    return [e.label for e in list_models()]
 
 
-def get_predictor(path: str | None) -> Any:
-    """One shared, thread-safe Predictor per checkpoint (None = the pretrained default)."""
-    with _LOCK:
-        if (path or "") not in _PREDICTORS:
-            from core.inference import Predictor, default_predictor
-
-            _PREDICTORS[path or ""] = (default_predictor(backend="auto", threads=1) if path is None
-                                       else Predictor(path, threads=1))
-        return _PREDICTORS[path or ""]
+def get_predictor(model: str | None) -> Any:
+    """One shared, thread-safe Predictor per catalog label (None = the pretrained default)."""
+    return load_predictor(model or DEFAULT_LABEL, threads=1, shared=True)
 
 
 def overlay_options(names: list[str] | None) -> OverlayOptions:
@@ -116,18 +100,19 @@ def va_figure(preds: list[FacePrediction]) -> Any:
     return fig
 
 
-def _resolve(model: str | None, choices: dict[str, str | None]) -> str | None:
+def _resolve(model: str | None, choices: Collection[str]) -> str:
+    """The catalog label to load; only labels this demo offered are accepted."""
     if not model or model == DEFAULT_LABEL:
-        return None
+        return DEFAULT_LABEL
     if model not in choices:
         import gradio as gr
 
         raise gr.Error(f"unknown model {model!r}; choose one of {list(choices)}")
-    return choices[model]
+    return model
 
 
 def analyze_image(path: str | None, model: str | None, overlays: list[str] | None,
-                  *, choices: dict[str, str | None]) -> tuple:
+                  *, choices: Collection[str]) -> tuple:
     """A photo file -> (annotated RGB image, probabilities, V/A figure, summary, JSON)."""
     if not path:
         return None, None, va_figure([]), "Upload a photo with a face.", None
@@ -147,7 +132,7 @@ def analyze_image(path: str | None, model: str | None, overlays: list[str] | Non
 
 
 def analyze_frame(frame_rgb: np.ndarray | None, model: str | None, overlays: list[str] | None,
-                  smoothing: float, state: LiveProcessor | None, *, choices: dict[str, str | None]) -> tuple:
+                  smoothing: float, state: LiveProcessor | None, *, choices: Collection[str]) -> tuple:
     """One webcam frame -> (annotated RGB frame, probabilities, summary, JSON, this viewer's processor).
 
     Gradio hands a read-only RGB array: cvtColor makes the writeable BGR copy we draw on.
@@ -177,13 +162,13 @@ def example_paths() -> list[str]:
     return [str(assets_dir() / n) for n in EXAMPLES if (assets_dir() / n).exists()]
 
 
-def build_demo(choices: dict[str, str | None] | None = None) -> Any:
+def build_demo(choices: Collection[str] | None = None) -> Any:
     """The gr.Blocks app: a Webcam tab (streaming) and a Photo tab (upload)."""
     import functools
 
     import gradio as gr
 
-    choices = choices or model_choices()
+    choices = list(choices or model_choices())
     with gr.Blocks(title="AffectLab") as demo:
         gr.Markdown("# AffectLab\nEmotion probabilities, valence/arousal in [-1, 1] and stress in "
                     "[0, 1] for every face. " + PRIOR_NOTE)
@@ -228,7 +213,7 @@ def build_demo(choices: dict[str, str | None] | None = None) -> Any:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up probes
-    get_predictor(None).predict_frame(np.zeros((240, 320, 3), np.uint8))  # load models before serving
+    get_predictor(DEFAULT_LABEL).predict_frame(np.zeros((240, 320, 3), np.uint8))  # load models before serving
     demo = build_demo()
     demo.queue().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         server_port=int(os.environ.get("GRADIO_SERVER_PORT", DEFAULT_PORT)),

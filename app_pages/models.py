@@ -1,4 +1,5 @@
-"""Models: the pretrained default and trained runs, their model cards and metrics, ONNX/TorchScript export."""
+"""Models: the catalog (pretrained default, trained runs, exported files), model cards and metrics,
+ONNX/TorchScript export (run in a separate process, so the Live stream in this server stays fast)."""
 from __future__ import annotations
 
 import json
@@ -6,46 +7,48 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.export_model import ensure_exported
+from core.catalog import describe_model
+from core.export_model import export_in_subprocess
 from core.inference.card import read_card
-from core.inference.catalog import model_entries
-from core.model.checkpoint import load_checkpoint
-from core.model.convert_fer import ensure_default_model
-from ui.models import prior_note
+from core.model.prior import prior_note
+from ui.models import model_entries, model_select_ui
 
 st.session_state["page"] = "models"
 st.title("Models")
 entries = model_entries()
-st.dataframe([{"model": e.label, "run": e.run_id, "best epoch": e.metrics.get("epoch"),
-               "score (macro-F1 + CCC)": e.metrics.get("score")} for e in entries],
-             hide_index=True, width="stretch")
-label = st.selectbox("Model", [e.label for e in entries], key="models_pick")
-entry = next(e for e in entries if e.label == label)
-checkpoint = entry.path or ensure_default_model()
-_, config, meta = load_checkpoint(checkpoint)
+st.dataframe([{"model": e.label, "kind": e.kind, "run": e.run_id, "backbone": e.backbone,
+               "heads": ", ".join(f"{h} {f}" for h, f in e.flags.items()),
+               "best epoch": e.metrics.get("epoch"), "score (macro-F1 + CCC)": e.metrics.get("score")}
+              for e in entries], hide_index=True, width="stretch")
+entry = model_select_ui(key="models_pick", where=st)
+info = describe_model(entry)
+config, checkpoint = info["config"], info["checkpoint"]
 c1, c2 = st.columns(2)
 with c1:
     st.subheader("Model card")
     st.write(f"backbone **{config.backbone}** · input {config.input_size}x{config.input_size}x{config.channels}"
              f" · classes {', '.join(config.classes)}")
-    flags = {k: ("trained" if v else "prior") for k, v in config.trained.items()}
-    st.write("heads: " + ", ".join(f"{k} **{v}**" for k, v in flags.items()))
-    if note := prior_note(flags):
+    st.write("heads: " + ", ".join(f"{k} **{v}**" for k, v in info["flags"].items()))
+    if note := prior_note(info["flags"]):
         st.info(note)
-    val = (entry.metrics or {}).get("val") or (meta.get("metrics") or {})
-    if val:
-        st.json({k: v for k, v in val.items() if not isinstance(v, (list, dict))}, expanded=False)
+    if info["metrics"]:
+        st.json(info["metrics"], expanded=False)
 with c2:
     st.subheader("Export")
-    fmt = st.radio("Format", ["onnx", "torchscript"], horizontal=True, key="models_fmt")
-    if st.button("Export (with parity check on real faces)", key="models_export"):
-        with st.spinner("exporting..."):
-            try:
-                st.session_state["models_exported"] = str(ensure_exported(checkpoint, fmt))
-            except Exception as exc:  # noqa: BLE001 - shown to the user with its reason
-                st.error(f"Export failed: {exc}")
-    exported = st.session_state.get("models_exported")
-    if exported and Path(exported).exists() and Path(exported).parent == Path(checkpoint).parent:
+    if checkpoint is None:
+        st.caption("This is an exported file whose checkpoint is not here: download it below.")
+    else:
+        fmt = st.radio("Format", ["onnx", "torchscript"], horizontal=True, key="models_fmt")
+        if st.button("Export (with parity check on real faces)", key="models_export"):
+            with st.spinner("exporting in a separate process..."):
+                try:
+                    st.session_state["models_exported"] = export_in_subprocess(checkpoint, fmt)["path"]
+                    model_entries.clear()  # the new file joins the catalog
+                except Exception as exc:  # noqa: BLE001 - shown to the user with its reason
+                    st.error(f"Export failed: {exc}")
+    exported = st.session_state.get("models_exported") if checkpoint is not None else str(entry.path)
+    if exported and Path(exported).exists() and (checkpoint is None
+                                                 or Path(exported).parent == Path(checkpoint).parent):
         card = read_card(exported) or {}
         parity = card.get("parity") or {}
         st.success(f"{Path(exported).name}: {Path(exported).stat().st_size / 1e6:.2f} MB, "

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.model.prior import prior_note
 from core.store.db import read_session
 from core.store.models import Sample
 from core.store.queues import MODES, relabel_queue
@@ -64,7 +65,7 @@ with left:
     if detail.predictions:
         p = detail.predictions[0]
         st.write(f"model says **{md(p.emotion)}** ({p.confidence:.0%})"
-                 + (" · V/A and stress are a prior" if (p.flags or {}).get("va") == "prior" else ""))
+                 + (f" · {note}" if (note := prior_note(p.flags)) else ""))
     st.markdown("**Previous labels**")
     for h in detail.history[:6]:
         who = md(h.annotator or h.source)

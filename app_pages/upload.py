@@ -11,10 +11,11 @@ import streamlit as st
 from core.export import safe_cell
 from core.faces.io import ImageError, decode_image
 from core.inference.media import VideoError
+from core.model.prior import prior_note
 from core.overlay import OverlayOptions, draw_overlays
 from core.timeline import video_timeline
 from core.viz import bgr_to_rgb
-from ui.models import model_ui, prior_note
+from ui.models import model_ui
 from ui.text import md
 
 MAX_IMAGE_MB, MAX_VIDEO_MB = 25, 200
@@ -96,8 +97,8 @@ with video_tab:
             st.warning(f"{md(name)}: no face found in any analysed frame.")
         else:
             st.plotly_chart(timeline_figure(df, classes), key="timeline_fig")
-            if df["va_source"].eq("prior").any():
-                st.caption("V/A and stress here are a prior from the emotion probabilities (untrained heads).")
+            if note := prior_note({h: "prior" for h in ("va", "stress") if df[f"{h}_source"].eq("prior").any()}):
+                st.caption(note)
             st.dataframe(df.drop(columns=["bbox"]), hide_index=True, height=240)
         csv = df.map(safe_cell).to_csv(index=False, lineterminator="\r\n").encode()  # RFC 4180
         st.download_button("Download CSV", csv, file_name=f"{Path(name).stem}_timeline.csv", mime="text/csv",

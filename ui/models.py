@@ -1,30 +1,40 @@
-"""Cached model resources shared by the Upload, Models and Live pages."""
+"""Model choice for the pages: the catalog's entries in a select box, loaded predictors cached."""
 from __future__ import annotations
 
 from typing import Any
 
 import streamlit as st
 
-from core.inference.catalog import model_choices
+from core.catalog import ModelEntry, list_models, load_predictor
 
 
-@st.cache_resource(show_spinner="Loading the model...")
-def predictor(path: str | None) -> Any:
-    """One shared Predictor per model (thread-safe; ONNX Runtime where an export exists)."""
-    from core.inference import Predictor, default_predictor
-
-    return default_predictor(backend="auto", threads=1) if path is None else Predictor(path, threads=1)
+@st.cache_data(ttl=5, show_spinner=False)
+def model_entries(files: bool = True) -> list[ModelEntry]:
+    """core.catalog.list_models, re-read at most every 5 s (a run that just finished appears)."""
+    return list_models(files=files)
 
 
-def model_ui(*, key: str, where: Any = st.sidebar) -> tuple[str, Any]:
-    """Pick a model (the default or a trained run); returns (label, Predictor)."""
-    choices = model_choices()
-    label = where.selectbox("Model", list(choices), key=key)
-    return label, predictor(choices[label])
+@st.cache_resource(show_spinner="Loading the model...", max_entries=8)
+def predictor(entry: ModelEntry, *, warm: bool = False) -> Any:
+    """One shared, thread-safe Predictor per catalog entry (ONNX Runtime where an export exists);
+    warm: also load the face models now rather than on the first frame."""
+    import numpy as np
+
+    loaded = load_predictor(entry, threads=1, shared=True)
+    if warm:
+        loaded.predict_frame(np.zeros((240, 320, 3), np.uint8))
+    return loaded
 
 
-def prior_note(flags: dict[str, str]) -> str:
-    """Text marking outputs that are priors, e.g. "V/A and stress are a prior (untrained heads)"."""
-    prior = [{"va": "V/A", "stress": "stress"}[k] for k in ("va", "stress") if flags.get(k) == "prior"]
-    return f"{' and '.join(prior)} {'is' if len(prior) == 1 else 'are'} a prior from the emotion " \
-           "probabilities (untrained head)" if prior else ""
+def model_select_ui(*, key: str, where: Any = st.sidebar, files: bool = True) -> ModelEntry:
+    """Pick a catalog entry (the default, a trained run, an exported file) by its label."""
+    entries = model_entries(files)
+    by_label = {e.label: e for e in entries}
+    return by_label[where.selectbox("Model", list(by_label), key=key)]
+
+
+def model_ui(*, key: str, where: Any = st.sidebar) -> tuple[ModelEntry, Any]:
+    """Pick a model and load it; returns (entry, Predictor)."""
+    entry = model_select_ui(key=key, where=where)
+    return entry, predictor(entry)
+

@@ -1,5 +1,5 @@
-"""WebRTC glue for the Live page: ICE config from the environment, library patches, cached
-predictors, the per-viewer LiveProcessor and the streamer itself.
+"""WebRTC glue for the Live page: ICE config from the environment, library patches, the
+per-viewer LiveProcessor, the FrameSink the stream calls, and the streamer itself.
 
 The stale-state patch (streamlit-webrtc 0.79.0, applied for everyone by apply_patches)
 ----------------------------------------------------------------------------------------
@@ -32,6 +32,7 @@ from typing import Any
 import streamlit as st
 
 from core.live import LiveProcessor
+from core.model.prior import PRIOR_NOTE
 from core.overlay import OverlayOptions
 
 log = logging.getLogger(__name__)
@@ -126,18 +127,6 @@ def forget_stale_stream(key: str) -> bool:
     return True
 
 
-@st.cache_resource(show_spinner="Loading the model...")
-def live_predictor(path: str | None) -> Any:
-    """One shared Predictor per model (thread-safe; ONNX Runtime, one thread per call)."""
-    import numpy as np
-
-    from core.inference import Predictor, default_predictor
-
-    predictor = default_predictor(backend="auto", threads=1) if path is None else Predictor(path, threads=1)
-    predictor.predict_frame(np.zeros((240, 320, 3), np.uint8))  # load the face models now, not on frame 1
-    return predictor
-
-
 def live_processor(predictor: Any, *, key: str = "live_processor") -> LiveProcessor:
     """This viewer's LiveProcessor (kept in session state; smoothing state is per viewer)."""
     if key not in st.session_state:
@@ -167,15 +156,38 @@ def smoothing_ui() -> float:
     return float(strength) if on else 0.0
 
 
+class FrameSink:
+    """The object streamlit-webrtc's video_processor_factory returns: hands each frame to this
+    viewer's LiveProcessor (the newest queued frame; older ones are stale for a live view).
+
+    Why not `video_frame_callback=processor.on_video_frame`: the library then re-registers the
+    callback on every script run under a lock that its frame loop holds while a frame is being
+    processed. With the stream saturated (a frame always waiting) the loop re-takes the lock at
+    once, so the page's script run - and every toggle, smoothing or model change after it -
+    waited behind the stream for seconds to minutes. With a processor factory the library never
+    touches that lock; the page reconfigures the LiveProcessor directly (LiveProcessor.configure
+    swaps whole objects; the frame thread reads them once per frame).
+    """
+
+    def __init__(self, processor: LiveProcessor):
+        self.processor = processor
+
+    def recv(self, frame: Any) -> Any:
+        return self.processor.on_video_frame(frame)
+
+    async def recv_queued(self, frames: list[Any]) -> list[Any]:
+        return [self.processor.on_video_frame(frames[-1])]
+
+
 def live_streamer(key: str, processor: LiveProcessor, rtc_configuration: dict[str, Any]) -> Any:
-    """The webrtc_streamer (camera -> server callback -> annotated video back)."""
+    """The webrtc_streamer (camera -> server FrameSink -> annotated video back)."""
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
     forget_stale_stream(key)
     return webrtc_streamer(
         key=key, mode=WebRtcMode.SENDRECV, rtc_configuration=rtc_configuration,
         media_stream_constraints={"video": True, "audio": False},
-        video_frame_callback=processor.on_video_frame, async_processing=True)
+        video_processor_factory=lambda: FrameSink(processor), async_processing=True)
 
 
 def live_results_ui(snapshot: Any, *, playing: bool, waited_s: float = 0.0) -> None:
@@ -197,8 +209,7 @@ def live_results_ui(snapshot: Any, *, playing: bool, waited_s: float = 0.0) -> N
         st.subheader(emotion_text(face), anchor=False)
         st.markdown(f"**{va_text(face)}** {face.valence:+.2f} / {face.arousal:+.2f} · "
                     f"**{stress_text(face).rsplit(' ', 1)[0]}** {face.stress:.2f}",
-                    help="valence / arousal in [-1, 1], stress in [0, 1]; (prior) = derived from "
-                         "the emotion probabilities, not a trained head")
+                    help=f"valence / arousal in [-1, 1], stress in [0, 1]; (prior) = {PRIOR_NOTE}")
     else:
         st.subheader("No face in view", anchor=False)
     st.markdown(f"**FPS** {snapshot.fps:.1f} · **Latency** {snapshot.latency_ms:.1f} ms",
