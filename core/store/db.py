@@ -8,6 +8,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import REPO_ROOT, get_settings
+from core.store.migration_lock import migration_lock
 
 MIGRATIONS = REPO_ROOT / "migrations"
 _ENGINES: dict[str, Engine] = {}
@@ -89,7 +90,8 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
         if url not in _ENGINES:
             engine = make_engine(url)
             if migrate:
-                upgrade(engine)
+                with migration_lock(engine):  # processes starting together migrate one by one
+                    upgrade(engine)
             _ENGINES[url] = engine
         return _ENGINES[url]
 
