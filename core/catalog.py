@@ -225,7 +225,7 @@ _SHARED_LOCK = threading.Lock()
 
 
 def load_predictor(ref: ModelEntry | str | Path | None = None, *, backend: str = "auto",
-                   threads: int = 1, detector: str = "short", with_landmarks: bool = True,
+                   threads: int = 1, detector: str = "both", with_landmarks: bool = True,
                    min_score: float = 0.5, shared: bool = False):
     """A core.inference.Predictor for a catalog reference (see find_model).
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from core.faces.crop import resize_crop
+
 
 @dataclass(frozen=True)
 class Augment:
@@ -40,14 +42,15 @@ def brightness_contrast(img: np.ndarray, brightness: float, contrast: float) -> 
     return np.clip((x - mean) * contrast + mean * brightness, 0, 255).astype(np.uint8)
 
 
-def apply(img: np.ndarray, aug: Augment, rng: np.random.Generator, size: int) -> np.ndarray:
-    """Crop (on the full-resolution crop), resize to size x size, then flip, rotate and change
-    brightness/contrast. The draws happen in a fixed order, so a seed gives one result."""
+def apply(img: np.ndarray, aug: Augment, rng: np.random.Generator, size: int, *,
+          gray: bool = False, native_size: int | None = None) -> np.ndarray:
+    """Crop (on the canonical crop), turn into the model's pixels with the one resize every
+    path uses (core.faces.crop.resize_crop with the model's size, gray and native_size), then
+    flip, rotate and change brightness/contrast. The draws happen in a fixed order, so a seed
+    gives one result; with every augmentation off the pixels are exactly the serving ones."""
     if aug.crop > 0:
         img = random_crop(img, rng, aug.crop)
-    h, w = img.shape[:2]
-    interp = cv2.INTER_AREA if h > size or w > size else cv2.INTER_LINEAR
-    img = cv2.resize(img, (size, size), interpolation=interp)
+    img = resize_crop(img, size, gray=gray, native_size=native_size)
     if aug.hflip and rng.uniform() < 0.5:
         img = np.ascontiguousarray(img[:, ::-1])
     if aug.rotate > 0:

@@ -62,9 +62,11 @@ def load_rows(session: Session, dataset_id: int, split: str | None, classes: lis
 class AffectDataset(Dataset):
     """Item i -> {"x": (C, S, S) float, "emotion": int64, "va": (2,), "stress": (1,), "index"}.
 
-    Images are read from data_dir/crop_path and preprocessed exactly as at inference
-    (core.model.preprocess); augmentation draws from a numpy RNG seeded by (seed, epoch, i), so
-    results do not depend on worker count or order. Call set_epoch before each epoch.
+    Images are the stored canonical crops (data_dir/crop_path, core.faces.crop), preprocessed
+    exactly as at inference (core.model.preprocess: the same resize, colour conversion and
+    normalisation as predict and live); augmentation draws from a numpy RNG seeded by (seed,
+    epoch, i), so results do not depend on worker count or order. Call set_epoch before each
+    epoch.
     """
 
     def __init__(self, rows: SplitRows, data_dir: Path, config: ModelConfig, *,
@@ -90,7 +92,8 @@ class AffectDataset(Dataset):
         img = self.read(i)
         if self.augment is not None:
             rng = np.random.default_rng([self.seed, self.epoch, i])
-            img = apply(img, self.augment, rng, self.config.input_size)
+            img = apply(img, self.augment, rng, self.config.input_size,
+                        gray=self.config.channels == 1, native_size=self.config.native_size)
         return {"x": preprocess(img, self.config)[0],
                 "emotion": torch.tensor(self.rows.emotion[i]),
                 "va": torch.from_numpy(self.rows.va[i].copy()),

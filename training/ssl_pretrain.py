@@ -83,7 +83,8 @@ class TwoViews(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         img, size = self.read(i), self.config.input_size
-        views = [apply(img, self.augment, np.random.default_rng([self.seed, self.epoch, i, k]), size)
+        views = [apply(img, self.augment, np.random.default_rng([self.seed, self.epoch, i, k]), size,
+                       gray=self.config.channels == 1, native_size=self.config.native_size)
                  for k in (0, 1)]
         x = preprocess(np.stack(views), self.config)
         return x[0], x[1]

@@ -28,18 +28,27 @@ def _as_uint8(crop: np.ndarray) -> np.ndarray:
     return crop
 
 
-def resize_crop(crop: np.ndarray, size: int, *, gray: bool) -> np.ndarray:
-    """A face crop (BGR, BGRA or gray; uint8, any size) -> (size, size) gray or (size, size, 3)
-    BGR uint8: colour converted first (cv2 BGR2GRAY / GRAY2BGR), then resized with
-    cv2.INTER_AREA when shrinking and cv2.INTER_LINEAR when enlarging. The only resize between a
-    stored or freshly aligned crop and a model's input."""
-    crop = _as_uint8(crop)
-    if gray and crop.ndim == 3:
-        crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    elif not gray and crop.ndim == 2:
-        crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
+def _resize(crop: np.ndarray, size: int) -> np.ndarray:
     h, w = crop.shape[:2]
     if (h, w) == (size, size):
         return np.ascontiguousarray(crop)
     interp = cv2.INTER_AREA if h > size or w > size else cv2.INTER_LINEAR
     return cv2.resize(crop, (size, size), interpolation=interp)
+
+
+def resize_crop(crop: np.ndarray, size: int, *, gray: bool, native_size: int | None = None
+                ) -> np.ndarray:
+    """A face crop (BGR, BGRA or gray; uint8, any size) -> (size, size) gray or (size, size, 3)
+    BGR uint8: colour converted first (cv2 BGR2GRAY / GRAY2BGR), then resized with
+    cv2.INTER_AREA when shrinking and cv2.INTER_LINEAR when enlarging. native_size (a model
+    trained on smaller images, e.g. FER2013's 48 px faces) reduces the crop to that side first,
+    as those images were, then resizes it to size. The only resize between a stored or freshly
+    aligned crop and a model's input."""
+    crop = _as_uint8(crop)
+    if gray and crop.ndim == 3:
+        crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    elif not gray and crop.ndim == 2:
+        crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
+    if native_size is not None and min(crop.shape[:2]) > native_size:
+        crop = _resize(crop, native_size)
+    return _resize(crop, size)

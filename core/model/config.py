@@ -28,10 +28,15 @@ class ModelConfig:
     backbone: str = "mini_xception"  # key of core.model.net.BACKBONES
     classes: list[str] = field(default_factory=lambda: list(AFFECTNET8))  # emotion logit order
     multi_label: bool = False  # True: independent sigmoids per class instead of one softmax
+    # preprocessing: core.model.preprocess resizes the canonical crop (core.faces.crop) to
+    # input_size with core.faces.crop.resize_crop, then (x / 255 - mean) / std per channel
     input_size: int = 64  # square side in pixels the crops are resized to
     channels: int = 1  # 1 = gray, 3 = RGB (preprocess converts from BGR)
     mean: list[float] = field(default_factory=lambda: [0.5])  # per channel, on [0, 1]
     std: list[float] = field(default_factory=lambda: [0.5])
+    # side of the images the weights were first trained on when smaller than input_size (the
+    # converted FER2013 model: 48); crops are reduced to it before the resize to input_size
+    native_size: int | None = None
     extra_targets: list[str] = field(default_factory=list)  # extra scalar regression heads
     # per head: True = trained on labels, False = a prior (untrained head; use core.model.prior)
     trained: dict[str, bool] = field(default_factory=lambda: {h: False for h in HEADS})

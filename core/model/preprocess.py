@@ -2,7 +2,7 @@
 
 The pixels come from core.faces.crop.resize_crop (the one resize between a stored or freshly
 aligned crop and any model), then (x / 255 - mean) / std per channel, channels in the order the
-checkpoint's ModelConfig records (input_size, channels, mean, std). Training, evaluation,
+checkpoint's ModelConfig records (input_size, channels, native_size, mean, std). Training, evaluation,
 predict, upload, Gradio and live all go through preprocess_array.
 """
 from __future__ import annotations
@@ -31,7 +31,8 @@ def _as_list(crops: list[np.ndarray] | np.ndarray) -> list[np.ndarray]:
 
 def model_pixels(crop: np.ndarray, config: ModelConfig) -> np.ndarray:
     """One crop as the model's uint8 pixels: (S, S) gray or (S, S, 3) BGR, S = input_size."""
-    return resize_crop(crop, config.input_size, gray=config.channels == 1)
+    return resize_crop(crop, config.input_size, gray=config.channels == 1,
+                       native_size=config.native_size)
 
 
 def preprocess_array(crops: list[np.ndarray] | np.ndarray, config: ModelConfig) -> np.ndarray:
