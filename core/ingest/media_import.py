@@ -11,7 +11,6 @@ import cv2
 import numpy as np
 
 from core.faces.io import ImageError, decode_image
-from core.faces.types import iou
 from core.ingest.context import ImportContext
 from core.ingest.files import files_under
 from core.ingest.folder_import import IMAGE_EXTS
@@ -26,36 +25,26 @@ _PIPELINES: dict[tuple, Any] = {}
 _LOCK = threading.Lock()
 
 
-def _pipelines(ctx: ImportContext) -> list:
-    """Face pipelines for this import, shared per process (loading models costs ~50 ms each).
+def _pipeline(ctx: ImportContext) -> Any:
+    """The face pipeline of this import, shared per process (loading models costs ~50 ms each).
 
     detector "short" suits selfies, webcam frames and face-filling photos, "full" small faces in
-    group photos; "both" runs the two and keeps each face once.
+    group photos; "both" runs the two and keeps each face once (core.faces.detect), as predict
+    does on stills. Every crop is the canonical one (core.faces.crop.CANONICAL_SIZE).
     """
-    which = ctx.options.get("detector") or "short"
-    models = ["short", "full"] if which == "both" else [which]
-    out = []
-    for model in models:
-        key = (model, int(ctx.options.get("crop_size", 112)), bool(ctx.options.get("landmarks", True)),
-               float(ctx.options.get("min_score", 0.5)))
-        with _LOCK:
-            if key not in _PIPELINES:
-                from core.faces import FacePipeline
+    key = (ctx.options.get("detector") or "short", bool(ctx.options.get("landmarks", True)),
+           float(ctx.options.get("min_score", 0.5)))
+    with _LOCK:
+        if key not in _PIPELINES:
+            from core.faces import FacePipeline
 
-                _PIPELINES[key] = FacePipeline(model=model, size=key[1], with_landmarks=key[2],
-                                               min_score=key[3])
-            out.append(_PIPELINES[key])
-    return out
+            _PIPELINES[key] = FacePipeline(model=key[0], with_landmarks=key[1], min_score=key[2])
+        return _PIPELINES[key]
 
 
 def detect_faces(frame: np.ndarray, ctx: ImportContext) -> list:
-    """Aligned faces from every pipeline of the import, duplicates (IoU > 0.3) dropped."""
-    kept: list = []
-    for pipeline in _pipelines(ctx):
-        for fc in pipeline.process(frame):
-            if all(iou(fc.face.bbox, k.face.bbox) <= 0.3 for k in kept):
-                kept.append(fc)
-    return kept
+    """Every face of the frame with its canonical aligned crop."""
+    return _pipeline(ctx).process(frame)
 
 
 def _emotion_of_folder(file: Path, ctx: ImportContext) -> str | None:
