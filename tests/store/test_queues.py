@@ -1,0 +1,101 @@
+"""core.store.queues: the cleanlab "likely wrong" queue finds injected label errors from
+out-of-sample predictions and ignores in-sample ones; the other queues."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.store.labels import edit_label
+from core.store.models import Run, Sample
+from core.store.predictions import record_predictions
+from core.store.queues import likely_wrong, out_of_sample_predictions, relabel_queue
+from core.taxonomy import AFFECTNET8, FER7
+from tests.store.seed import seed_samples
+
+N, NOISE, K = 240, 24, 8
+
+
+def _probs(true: int, rng: np.random.Generator, classes: list[str] = AFFECTNET8) -> dict[str, float]:
+    """A decent model (right about 85% of the time): logits peaked at the true class, plus noise."""
+    logits = rng.normal(0, 1.0, len(classes))
+    logits[true] += 2.5
+    p = np.exp(logits) / np.exp(logits).sum()
+    return {c: float(v) for c, v in zip(classes, p)}
+
+
+def _noisy_store(s, seed: int = 0) -> set[int]:
+    """N samples labelled AFFECTNET8[i % 8]; NOISE of them relabelled (by a careless human) to a
+    wrong class; out-of-sample predictions from the true classes. Returns the wrong ids."""
+    rng = np.random.default_rng(seed)
+    seed_samples(s, N, dataset="noisy")
+    wrong = {int(i) + 1 for i in rng.choice(N, NOISE, replace=False)}
+    for sid in sorted(wrong):
+        true = (sid - 1) % K
+        bad = AFFECTNET8[(true + int(rng.integers(1, K))) % K]
+        edit_label(s, sid, base_annotation_id=s.get(Sample, sid).cur_annotation_id,
+                   annotator="careless", emotion=bad)
+    record_predictions(s, [{"sample_id": sid, "model_version": "external", "split": "train",
+                            "probs": _probs((sid - 1) % K, rng)} for sid in range(1, N + 1)])
+    return wrong
+
+
+def test_likely_wrong_ranks_injected_label_errors_first(write, read):
+    with write() as s, s.begin():
+        wrong = _noisy_store(s)
+    with read() as s:
+        queue = likely_wrong(s, 1, limit=N)
+    top = queue[:NOISE]
+    precision = len(set(top) & wrong) / NOISE
+    recall_2k = len(set(queue[:2 * NOISE]) & wrong) / NOISE
+    print(f"precision@{NOISE} = {precision:.2f}, recall@{2 * NOISE} = {recall_2k:.2f}")
+    assert precision >= 0.75 and recall_2k >= 0.9  # the old disagreement order: 0.63 on such data
+    assert len(queue) < N  # labels the model confidently agrees with are not queued
+
+
+def test_in_sample_predictions_are_ignored(write, read):
+    """A run that trained on the noisy 'train' split memorised the wrong labels: its predictions
+    on that split must not hide the errors; its held-out predictions do count."""
+    with write() as s, s.begin():
+        wrong = _noisy_store(s)
+        s.add(Run(id=1, name="fit", dataset_id=1, status="succeeded", config={"train_split": "train"}))
+        s.flush()
+        memorised = [{"sample_id": sid, "run_id": 1, "model_version": "run-1", "split": "train",
+                      "probs": {c: (0.99 if c == s.get(Sample, sid).cur_emotion else 0.01 / 7)
+                                for c in AFFECTNET8}} for sid in range(1, N + 1)]
+        record_predictions(s, memorised)  # newest, but in-sample
+        record_predictions(s, [{**memorised[0], "split": "test"}])  # held out: counts
+    with read() as s:
+        rows = {r[0]: r for r in out_of_sample_predictions(s, 1)}
+        assert rows[1][2][s.get(Sample, 1).cur_emotion] == pytest.approx(0.99)  # the held-out row
+        assert rows[2][2] != memorised[1]["probs"] and rows[2][3] >= set(AFFECTNET8)
+        queue = likely_wrong(s, 1, limit=N)
+    assert len(set(queue[:NOISE]) & wrong) / NOISE >= 0.7
+
+
+def test_classes_the_model_cannot_predict_are_left_out(write, read):
+    """The 7-class FER default gives Contempt 0 by construction: not evidence of a wrong label."""
+    happy = {c: 0.9 if c == "Happy" else 0.1 / 6 for c in FER7}
+    with write() as s, s.begin():
+        seed_samples(s, 16, dataset="d")
+        record_predictions(s, [{"sample_id": sid, "model_version": "fer7", "probs": happy}
+                               for sid in range(1, 17)])
+    with read() as s:
+        queue = likely_wrong(s, 1)
+        contempt = [i for i in range(1, 17) if s.get(Sample, i).cur_emotion == "Contempt"]
+        happy_ids = [i for i in range(1, 17) if s.get(Sample, i).cur_emotion == "Happy"]
+    assert contempt and not set(contempt) & set(queue)
+    assert queue and not set(happy_ids) & set(queue)  # the rest is predicted Happy: doubtful
+    assert len(queue) == 16 - len(contempt) - len(happy_ids)
+
+
+def test_other_queues(write, read):
+    with write() as s, s.begin():
+        seed_samples(s, 20, dataset="d", labelled=0.5)
+    with read() as s:
+        unlabelled = relabel_queue(s, 1, "unlabelled")
+        assert unlabelled and all(s.get(Sample, i).cur_emotion is None for i in unlabelled)
+        assert relabel_queue(s, 1, "in order", limit=5) == [1, 2, 3, 4, 5]
+        assert sorted(relabel_queue(s, 1, "random", seed=1, limit=50)) == list(range(1, 21))
+        assert relabel_queue(s, 1, "likely wrong") == []  # no predictions yet
+        with pytest.raises(ValueError, match="unknown queue"):
+            relabel_queue(s, 1, "sideways")
