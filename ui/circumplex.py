@@ -1,6 +1,12 @@
-"""The valence/arousal circumplex you click: plotly figure, selection handling, fine sliders."""
+"""The valence/arousal circumplex you click: plotly figure, selection handling, fine sliders.
+
+One click sets V/A. Streamlit 1.67's plotly element turns `clickmode` to "event" (no point
+selection on click) whenever `dragmode` is "select" or "lasso", so the figure has no drag mode
+(Streamlit then uses "pan" with "event+select") and fixed axes (a drag pans nothing).
+"""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,18 +31,19 @@ def circumplex_figure(valence: float | None, arousal: float | None, *,
     fig.add_scatter(x=[v for v, _ in protos.values()], y=[a for _, a in protos.values()],
                     mode="markers+text", text=[k.capitalize() for k in protos], textposition="top center",
                     marker={"size": 8, "color": "#999", "symbol": "diamond"}, hoverinfo="text",
-                    showlegend=False)
+                    showlegend=False, unselected={"marker": {"opacity": 1}})
     theta = np.linspace(0, 2 * np.pi, 200)
     fig.add_scatter(x=np.cos(theta), y=np.sin(theta), mode="lines", line={"color": "#ccc", "width": 1},
                     hoverinfo="skip", showlegend=False)
     if valence is not None and arousal is not None:
         fig.add_scatter(x=[valence], y=[arousal], mode="markers", name="label",
                         marker={"size": 16, "color": "#e4572e", "line": {"width": 2, "color": "white"}},
-                        showlegend=False, hoverinfo="x+y")
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, dragmode="select",
-                      xaxis={"range": [-1.1, 1.1], "title": "valence", "zeroline": True},
+                        showlegend=False, hoverinfo="x+y", unselected={"marker": {"opacity": 1}})
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      dragmode=False, clickmode="event+select", hovermode="closest",
+                      xaxis={"range": [-1.1, 1.1], "title": "valence", "zeroline": True, "fixedrange": True},
                       yaxis={"range": [-1.1, 1.1], "title": "arousal", "zeroline": True,
-                             "scaleanchor": "x"})
+                             "scaleanchor": "x", "fixedrange": True})
     return fig
 
 
@@ -51,18 +58,21 @@ def va_from_selection(event: Any) -> tuple[float, float] | None:
     return None
 
 
+def _on_select(plot_key: str, vkey: str, akey: str) -> None:
+    """Selection callback (runs before the rerun): a click moves both sliders to the point."""
+    clicked = va_from_selection(st.session_state.get(plot_key))
+    if clicked is not None:
+        st.session_state[vkey], st.session_state[akey] = clicked
+
+
 def circumplex_ui(valence: float | None, arousal: float | None, *, key: str) -> tuple[float, float]:
     """Click the plane or move the sliders; returns (valence, arousal) in [-1, 1]."""
-    vkey, akey, last = f"{key}-v", f"{key}-a", f"{key}-last"
+    vkey, akey, plot_key = f"{key}-v", f"{key}-a", f"{key}-plot"
     st.session_state.setdefault(vkey, 0.0 if valence is None else float(valence))
     st.session_state.setdefault(akey, 0.0 if arousal is None else float(arousal))
-    event = st.plotly_chart(circumplex_figure(st.session_state[vkey], st.session_state[akey]),
-                            key=f"{key}-plot", on_select="rerun", selection_mode="points")
-    clicked = va_from_selection(event)
-    if clicked is not None and clicked != st.session_state.get(last):
-        st.session_state[last] = clicked
-        st.session_state[vkey], st.session_state[akey] = clicked
-        st.rerun()
+    st.plotly_chart(circumplex_figure(st.session_state[vkey], st.session_state[akey]),
+                    key=plot_key, on_select=partial(_on_select, plot_key, vkey, akey),
+                    selection_mode="points", config={"displayModeBar": False})
     c1, c2 = st.columns(2)
     v = c1.slider("Valence", -1.0, 1.0, step=0.01, key=vkey)
     a = c2.slider("Arousal", -1.0, 1.0, step=0.01, key=akey)

@@ -151,3 +151,28 @@ def label_history(session: Session, sample_id: int) -> list[HistoryEntry]:
             {f: getattr(prev, f) for f in FIELDS} if prev else None,
             {f: getattr(a, f) for f in FIELDS}, a.note, a.undoes_id, a.prediction_id))
     return out
+
+
+@dataclass
+class LabelView:
+    """What an editor of one sample needs: its current label and head, the newest model
+    prediction (the one a save is based on), and the latest history."""
+    sample: dict[str, Any]  # id, dataset_id, crop_path, emotion, valence, arousal, stress, source, head
+    prediction: dict[str, Any] | None  # id, emotion, confidence, valence, arousal, stress, flags
+    history: list[HistoryEntry]
+
+
+def label_view(session: Session, sample_id: int, *, history: int = 6) -> LabelView | None:
+    """The editor's view of a sample; None when it does not exist."""
+    smp = session.get(Sample, sample_id)
+    if smp is None:
+        return None
+    sample = {"id": smp.id, "dataset_id": smp.dataset_id, "crop_path": smp.crop_path,
+              "source": smp.cur_source, "head": smp.cur_annotation_id,
+              **{f: getattr(smp, f"cur_{f}") for f in FIELDS}}
+    pred = session.scalars(select(Prediction).where(Prediction.sample_id == sample_id)
+                           .order_by(Prediction.id.desc()).limit(1)).first()
+    prediction = None if pred is None else {
+        "id": pred.id, "emotion": pred.emotion, "confidence": pred.confidence, "flags": pred.flags or {},
+        "model_version": pred.model_version, **{f: getattr(pred, f) for f in FIELDS if f != "emotion"}}
+    return LabelView(sample, prediction, label_history(session, sample_id)[:history])
