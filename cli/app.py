@@ -26,7 +26,8 @@ import sys
 import typer
 from typer.main import get_command
 
-from cli import data, model, ssl, train
+from cli import data, model, ssl, train, worker
+from cli.quiet import native_noise_filtered
 
 app = typer.Typer(name="affectlab", help="AffectLab: label store, models, training (the same verbs as the Python API).",
                   add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -36,6 +37,7 @@ GROUPS: list[tuple[typer.Typer, str | None, str | None]] = [
     (data.app, None, None),
     (model.app, None, None),
     (train.app, None, None),
+    (worker.app, None, None),
     (ssl.app, "ssl", "semi-supervised stages: pretrain an encoder, classify, finetune per subject"),
 ]
 for group, name, help_ in GROUPS:
@@ -56,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point: main(), then exit without native libraries' exit chatter."""
-    code = main()
+    with native_noise_filtered():  # LiteRT / MediaPipe chatter on fd 2 is dropped
+        code = main()
     sys.stdout.flush()
     sys.stderr.flush()
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # drop LiteRT's INFO lines printed at interpreter exit

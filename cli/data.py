@@ -178,5 +178,5 @@ def demo(force: Annotated[bool, typer.Option("--force", help="rebuild even if pr
          json_out: JsonOpt = False) -> Result:
     from core.demo import prepare_demo
 
-    with progress_bar("demo", "row") as update:
+    with progress_bar("demo", "%") as update:
         return prepare_demo(force=force, progress=update)

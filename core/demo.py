@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from core.assets import asset_path
 from core.ingest import import_path
+from core.prelabel import prelabel
 from core.splits import split_dataset
 from core.store.datasets import require_dataset
 from core.store.db import read_session, write_session
@@ -31,30 +33,54 @@ def demo_exists() -> bool:
         return ds is not None and s.scalar(select(Sample.id).where(Sample.dataset_id == ds).limit(1)) is not None
 
 
-def prepare_demo(*, force: bool = False, progress=None) -> dict[str, Any]:
-    """Import the demo faces once (idempotent: re-running adds nothing); returns the dataset stats."""
+Progress = Callable[[int, int], None]  # (percent done, 100)
+STEPS = len(POSED) + 1 + len(VIDEOS) + 2  # imports (posed faces, photos, videos), split, pre-labelling
+
+
+def _step(progress: Progress | None, index: int) -> Progress | None:
+    """A (done, total) callback for step `index` reporting the whole demo's percent."""
+    if progress is None:
+        return None
+
+    def update(done: int, total: int | None) -> None:
+        frac = min(1.0, done / total) if total else 0.0
+        progress(int(100 * (index + frac) / STEPS), 100)
+
+    return update
+
+
+def prepare_demo(*, force: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+    """Import the demo faces once (idempotent: re-running adds nothing); returns the dataset
+    stats. progress(percent, 100) is called as the imports, split and pre-labelling advance."""
     reports = []
     if force or not demo_exists():
+        step = 0
         with tempfile.TemporaryDirectory() as tmp:
             for name, emotion in POSED.items():
                 folder = Path(tmp) / "posed" / name.split("-")[1] / emotion
                 folder.mkdir(parents=True)
                 shutil.copyfile(asset_path(name), folder / name)
-                reports.append(import_path("images", folder.parent, dataset=DEMO, progress=progress,
+                reports.append(import_path("images", folder.parent, dataset=DEMO,
+                                           progress=_step(progress, step),
                                            options={"subject": name.split("-")[1]}))
+                step += 1
             loose = Path(tmp) / "photos"
             loose.mkdir()
             for name in UNLABELLED:
                 shutil.copyfile(asset_path(name), loose / name)
-            reports.append(import_path("images", loose, dataset=DEMO, progress=progress))
+            reports.append(import_path("images", loose, dataset=DEMO, progress=_step(progress, step)))
+            step += 1
             for name, fps in VIDEOS.items():
-                reports.append(import_path("video", asset_path(name), dataset=DEMO, progress=progress,
-                                           options={"fps": fps}))
+                reports.append(import_path("video", asset_path(name), dataset=DEMO,
+                                           progress=_step(progress, step), options={"fps": fps}))
+                step += 1
         with write_session() as s, s.begin():
             split_dataset(s, require_dataset(s, DEMO).id, "70/15/15", seed=0)
-        from core.prelabel import prelabel
-
-        prelabel(DEMO, only_unlabelled=False)  # model suggestions for review, stored as predictions
+        step += 1
+        # model suggestions for review, stored as predictions
+        prelabel(DEMO, only_unlabelled=False, progress=_step(progress, step))
+    if progress is not None:
+        progress(100, 100)
     with read_session() as s:
         stats = dataset_stats(s, require_dataset(s, DEMO).id)
     stats["dataset"] = DEMO

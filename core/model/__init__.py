@@ -1,7 +1,5 @@
-"""The affect model: config, backbones + heads, checkpoints, FER conversion, V/A-stress prior."""
-from core.model.checkpoint import load_checkpoint, save_checkpoint
-from core.model.config import ModelConfig
-from core.model.net import BACKBONES, AffectNet, build_model
+"""The affect model: config, backbones + heads, checkpoints, FER conversion, V/A-stress prior.
 
-__all__ = ["BACKBONES", "AffectNet", "ModelConfig", "build_model", "load_checkpoint",
-           "save_checkpoint"]
+Import from the submodules (core.model.config, .net, .checkpoint ...): this package imports
+nothing itself, so reading a ModelConfig (the ONNX predict path) never loads torch.
+"""

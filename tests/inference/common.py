@@ -10,7 +10,9 @@ def make_tiny_resnet(path: Path, seed: int = 0) -> Path:
     snapshot in its meta."""
     import torch
 
-    from core.model import ModelConfig, build_model, save_checkpoint
+    from core.model.checkpoint import save_checkpoint
+    from core.model.config import ModelConfig
+    from core.model.net import build_model
 
     torch.manual_seed(seed)
     config = ModelConfig.for_backbone("resnet18", width_mult=0.25, source="test")

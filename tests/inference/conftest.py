@@ -55,7 +55,7 @@ def models_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def default_ckpt(models_dir) -> Path:
     """The converted FER mini-Xception, saved as ensure_default_model would."""
-    from core.model import save_checkpoint
+    from core.model.checkpoint import save_checkpoint
     from core.model.convert_fer import convert_fer_hdf5
 
     model = convert_fer_hdf5(cached_asset("emotion_model.hdf5"))

@@ -81,7 +81,7 @@ def test_parity_failure_raises(default_ckpt):
 
     from core.export_model import ParityError, check_parity
     from core.inference.backends import TorchRunner
-    from core.model import load_checkpoint
+    from core.model.checkpoint import load_checkpoint
 
     model, config, _ = load_checkpoint(default_ckpt)
     good = TorchRunner(model)

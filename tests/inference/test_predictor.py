@@ -64,7 +64,7 @@ def test_torch_onnx_torchscript_agree(onnx_predictor, torch_predictor, default_c
 
 def test_predict_crops_matches_affectnet_predict(torch_predictor, onnx_predictor, default_ckpt):
     from core.inference.media import real_face_crops
-    from core.model import load_checkpoint
+    from core.model.checkpoint import load_checkpoint
     from core.model.preprocess import preprocess
 
     crops = real_face_crops(64, gray=True)

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.model import ModelConfig, build_model, load_checkpoint, save_checkpoint
+from core.model.checkpoint import load_checkpoint, save_checkpoint
+from core.model.config import ModelConfig
+from core.model.net import build_model
 
 
 def _tiny_model(**kw):

@@ -6,7 +6,8 @@ import json
 import pytest
 import torch
 
-from core.model import BACKBONES, AffectNet, ModelConfig, build_model
+from core.model.config import ModelConfig
+from core.model.net import BACKBONES, AffectNet, build_model
 
 
 @pytest.mark.parametrize("backbone", sorted(BACKBONES))

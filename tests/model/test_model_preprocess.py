@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import torch
 
-from core.model import ModelConfig
+from core.model.config import ModelConfig
 from core.model.preprocess import preprocess
 
 GRAY = ModelConfig()
