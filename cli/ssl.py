@@ -111,6 +111,10 @@ def compare(
     dataset: DatasetOpt,
     modality: ModalityOpt = "features",
     kinds: KindsOpt = None,
+    pretrain_epochs: Annotated[int | None, typer.Option(help="encoder pre-training epochs")] = None,
+    epochs: Annotated[int | None, typer.Option(help="probe and classifier epochs")] = None,
+    finetune_epochs: Annotated[int | None, typer.Option(help="per-subject fine-tuning epochs")] = None,
+    batch_size: BatchOpt = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     json_out: JsonOpt = False,
@@ -118,5 +122,6 @@ def compare(
     """training.ssl.run_ssl_pipeline: pre-train, probe, classifier, per-subject fine-tuning."""
     from training.ssl import run_ssl_pipeline
 
-    return run_ssl_pipeline(dataset, modality=modality, seed=seed,
-                            config=ssl_config(modality, kinds, seed, device))
+    cfg = ssl_config(modality, kinds, seed, device, pretrain_epochs=pretrain_epochs, epochs=epochs,
+                     finetune_epochs=finetune_epochs, batch_size=batch_size)
+    return run_ssl_pipeline(dataset, modality=modality, seed=seed, config=cfg)
