@@ -26,7 +26,7 @@ image_tab, video_tab = st.tabs(["Images", "Video"])
 
 
 def face_table(preds) -> list[dict]:
-    return [{"face": i, "emotion": p.emotion, "confidence": round(p.confidence, 3),
+    return [{"face": i + 1, "emotion": p.emotion, "confidence": round(p.confidence, 3),
              "valence": round(p.valence, 3), "arousal": round(p.arousal, 3), "stress": round(p.stress, 3),
              "V/A": p.flags.get("va"), "stress source": p.flags.get("stress"),
              **{c: round(v, 3) for c, v in p.probs.items()}} for i, p in enumerate(preds)]

@@ -30,6 +30,7 @@ class OverlayOptions:
     bars: bool = False  # per-class probability bars beside the box
     circumplex: bool = True  # V/A point on a small circumplex inset (bottom right)
     stress: bool = True  # stress gauge (bottom left)
+    numbers: bool = True  # "1", "2" ... on each face when there are several (rows of the table)
 
 
 def is_prior(pred: FacePrediction, head: str) -> bool:
@@ -47,6 +48,9 @@ def va_text(pred: FacePrediction) -> str:
 
 def stress_text(pred: FacePrediction) -> str:
     return f"Stress{' (prior)' if is_prior(pred, 'stress') else ''} {pred.stress:.2f}"
+
+
+Box = tuple[int, int, int, int]  # x, y, w, h in pixels
 
 
 def _box(pred: FacePrediction) -> tuple[int, int, int, int] | None:
@@ -73,17 +77,67 @@ def draw_box(frame: np.ndarray, pred: FacePrediction, *, thickness: int = 3) -> 
     return frame
 
 
-def draw_label(frame: np.ndarray, pred: FacePrediction) -> np.ndarray:
+def draw_label(frame: np.ndarray, pred: FacePrediction, *, number: int | None = None) -> np.ndarray:
+    """"Happy 87%" above the box; "2: Happy 87%" when the face is numbered."""
     box = _box(pred)
     x, y = (box[0], box[1] - 8) if box else (MARGIN, 24)
-    _text(frame, emotion_text(pred), (max(x, 2), max(y, 16)), scale=0.6, color=WHITE, bg=ACCENT)
+    text = emotion_text(pred) if number is None else f"{number}: {emotion_text(pred)}"
+    _text(frame, text, (max(x, 2), max(y, 16)), scale=0.6, color=WHITE, bg=ACCENT)
     return frame
 
 
-def draw_bars(frame: np.ndarray, pred: FacePrediction, *, width: int = 90, row: int = 14) -> np.ndarray:
-    """One bar per class to the right of the face box (top-left corner without a box)."""
+def draw_number(frame: np.ndarray, pred: FacePrediction, number: int) -> np.ndarray:
+    """The face's number in a filled badge inside the top-left corner of its box."""
     box = _box(pred)
-    x0, y0 = (box[0] + box[2] + 10, box[1]) if box else (MARGIN, 40)
+    if box is not None:
+        _text(frame, str(number), (box[0] + 6, box[1] + 22), scale=0.7, color=WHITE, bg=ACCENT)
+    return frame
+
+
+def overlap_area(a: Box, b: Box) -> int:
+    """Pixels two (x, y, w, h) boxes share."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return max(w, 0) * max(h, 0)
+
+
+def panel_origin(box: Box, size: tuple[int, int], frame_size: tuple[int, int], avoid: Sequence[Box]
+                 = (), *, gap: int = 10) -> tuple[int, int]:
+    """Top-left corner of a (w, h) panel beside a face box in a (width, height) frame.
+
+    Tries right of the box, left, below, above, and right/left bottom-aligned; each is moved
+    inside the frame, then the first that covers no pixel of the face itself or of the `avoid`
+    boxes (the other faces) wins, else the one covering the least of them.
+    """
+    (pw, ph), (fw, fh) = size, frame_size
+    x, y, w, h = box
+    candidates = [(x + w + gap, y), (x - gap - pw, y), (x, y + h + gap), (x, y - gap - ph),
+                  (x + w + gap, y + h - ph), (x - gap - pw, y + h - ph)]
+    best, best_cost = candidates[0], None
+    for cx, cy in candidates:
+        cx, cy = min(max(cx, 0), max(fw - pw, 0)), min(max(cy, 0), max(fh - ph, 0))
+        cost = sum(overlap_area((cx, cy, pw, ph), b) for b in (box, *avoid))
+        if best_cost is None or cost < best_cost:
+            best, best_cost = (cx, cy), cost
+        if cost == 0:
+            break
+    return best
+
+
+def bars_size(pred: FacePrediction, *, width: int = 90, row: int = 14) -> tuple[int, int]:
+    """(w, h) of draw_bars' panel: the bars and their class names."""
+    names = max((cv2.getTextSize(n[:8], FONT, 0.38, 1)[0][0] for n in pred.probs), default=0)
+    return width + 4 + names, row * len(pred.probs)
+
+
+def draw_bars(frame: np.ndarray, pred: FacePrediction, *, width: int = 90, row: int = 14,
+              avoid: Sequence[Box] = ()) -> np.ndarray:
+    """One bar per class beside the face box (see panel_origin: never over the `avoid` boxes
+    when there is room elsewhere); in the top-left corner without a box."""
+    box = _box(pred)
+    h, w = frame.shape[:2]
+    x0, y0 = (panel_origin(box, bars_size(pred, width=width, row=row), (w, h), avoid) if box
+              else (MARGIN, 40))
     for i, (name, p) in enumerate(pred.probs.items()):
         y = y0 + i * row
         cv2.rectangle(frame, (x0, y), (x0 + width, y + row - 3), BLACK, cv2.FILLED)
@@ -144,14 +198,21 @@ def draw_stress(frame: np.ndarray, pred: FacePrediction, *, width: int = 120, he
 
 def draw_overlays(frame: np.ndarray, preds: Sequence[FacePrediction], options: OverlayOptions
                   = OverlayOptions()) -> np.ndarray:
-    """Every enabled overlay for every face; frame-level insets describe the first face."""
-    for pred in preds:
+    """Every enabled overlay for every face; frame-level insets describe the first face. With
+    several faces each is numbered 1, 2 ... in prediction order (the rows of a results table),
+    and probability bars avoid the other faces."""
+    boxes = [_box(p) for p in preds]
+    numbered = options.numbers and len(preds) > 1
+    for i, pred in enumerate(preds):
+        number = i + 1 if numbered else None
         if options.box:
             draw_box(frame, pred)
         if options.bars:
-            draw_bars(frame, pred)
+            draw_bars(frame, pred, avoid=[b for j, b in enumerate(boxes) if j != i and b is not None])
         if options.label:
-            draw_label(frame, pred)
+            draw_label(frame, pred, number=number)
+        elif number is not None and options.box:
+            draw_number(frame, pred, number)
     if preds and options.circumplex:
         draw_circumplex(frame, preds)
     if preds and options.stress:
