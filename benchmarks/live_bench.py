@@ -2,7 +2,8 @@
 
 Frames: real frames of the bundled face videos (single_face.mp4, WolfgangLanger_Pexels.mp4),
 letterboxed to 640x480. Configurations, each through core.live.LiveProcessor.process (what the
-Live page's WebRTC callback runs: predict_frame -> smoothing -> 112 px capture crop -> overlays):
+Live page's WebRTC callback runs: predict_frame on the short range, whose canonical crop feeds
+both the model and capture -> smoothing -> overlays):
 
   live (default)  the Live page's predictor: core.inference.default_predictor(backend="auto",
                   threads=1) = ONNX Runtime, 1 intra-op thread, BlazeFace, with the face mesh
@@ -84,7 +85,7 @@ def build(checkpoint: Path) -> dict:
     assert live.backend == "onnx", live
     no_mesh = Predictor(checkpoint, backend="onnx", threads=1, with_landmarks=False)
     naive = Predictor(checkpoint, backend="torch", pipeline=FacePipeline(
-        size=64, gray=True, with_landmarks=False, backend="haar"))
+        with_landmarks=False, backend="haar"))
     return {"live (default)": live, "live, no mesh": no_mesh, "naive baseline": naive}
 
 
@@ -126,11 +127,10 @@ def end_to_end(predictors: dict, frames: list, repeats: int) -> dict:
 
 def stages(predictor, frames: list, repeats: int) -> dict:
     """Median ms per frame of each stage of LiveProcessor.process, timed one by one."""
-    from core.faces.align import align_face
-    from core.live import CROP_SIZE, Smoother
+    from core.live import STREAM_DETECTOR, Smoother
     from core.overlay import OverlayOptions, draw_overlays
 
-    pipe = predictor.pipeline
+    pipe = predictor.pipeline_for(STREAM_DETECTOR)
     smoother = Smoother(0.6)
     names = ("detect", "mesh", "align+quality", "model", "smooth", "overlay")
     times: dict[str, list[float]] = {n: [] for n in names}
@@ -142,9 +142,7 @@ def stages(predictor, frames: list, repeats: int) -> dict:
             t1 = time.perf_counter()
             refined = [r for r in (pipe.refine(frame, f) for f in faces) if r is not None]
             t2 = time.perf_counter()
-            found = [pipe.crop(frame, f) for f in refined]
-            if found:
-                align_face(frame, found[0].face.keypoints, size=CROP_SIZE)  # the capture crop
+            found = [pipe.crop(frame, f) for f in refined]  # one canonical crop: model + capture
             t3 = time.perf_counter()
             preds = predictor._predict([f.crop for f in found], [f.face for f in found])
             t4 = time.perf_counter()
