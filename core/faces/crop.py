@@ -9,7 +9,9 @@ import numpy as np
 
 # Side in pixels of the aligned BGR crop a sample stores (importers, live capture) and that every
 # inference path aligns to. Models with another input size resize from it with resize_crop, so a
-# 64 px gray model sees the same pixels in training and in serving.
+# 64 px gray model sees the same pixels in training and in serving. Stores written before this
+# constant existed hold 112 px crops already (importers and capture used 112). Crops imported
+# ready-made (csv, folder, fer2013, openface) are kept byte for byte and resized the same way.
 CANONICAL_SIZE = 112
 
 
