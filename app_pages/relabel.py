@@ -81,7 +81,10 @@ def _history_ui(history: list) -> None:
 def editor() -> None:
     queue, pos = st.session_state["rq"], st.session_state["rq_pos"]
     if msg := st.session_state.pop("relabel_msg", None):
-        st.success(msg[1]) if msg[0] else st.error(md(msg[1]))  # a conflict names another annotator
+        if msg[0]:
+            st.success(msg[1])
+        else:
+            st.error(md(msg[1]))  # a conflict names another annotator
     view = None
     while pos < len(queue):
         with read_session() as s:

@@ -6,6 +6,7 @@ selection on click) whenever `dragmode` is "select" or "lasso", so the figure ha
 """
 from __future__ import annotations
 
+import functools
 from functools import partial
 from typing import Any
 
@@ -18,33 +19,38 @@ from core.rules import VA_CIRCUMPLEX
 GRID = np.round(np.linspace(-1, 1, 41), 3)  # clickable points every 0.05
 
 
-def circumplex_figure(valence: float | None, arousal: float | None, *,
-                      prototypes: dict[str, tuple[float, float]] | None = None,
-                      height: int = 380) -> go.Figure:
-    """A V/A plane: an invisible grid of clickable points, emotion prototypes, the current point."""
+@functools.lru_cache(maxsize=4)
+def _plane(height: int) -> dict[str, Any]:
+    """The fixed part (grid, prototypes, unit circle, layout), built and validated once."""
     gx, gy = np.meshgrid(GRID, GRID)
     fig = go.Figure()
     fig.add_scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name="click to set",
                     marker={"size": 9, "opacity": 0.02, "color": "#888"}, hoverinfo="x+y",
                     showlegend=False)
-    protos = prototypes if prototypes is not None else VA_CIRCUMPLEX
-    fig.add_scatter(x=[v for v, _ in protos.values()], y=[a for _, a in protos.values()],
-                    mode="markers+text", text=[k.capitalize() for k in protos], textposition="top center",
-                    marker={"size": 8, "color": "#999", "symbol": "diamond"}, hoverinfo="text",
-                    showlegend=False, unselected={"marker": {"opacity": 1}})
+    fig.add_scatter(x=[v for v, _ in VA_CIRCUMPLEX.values()], y=[a for _, a in VA_CIRCUMPLEX.values()],
+                    mode="markers+text", text=[k.capitalize() for k in VA_CIRCUMPLEX],
+                    textposition="top center", marker={"size": 8, "color": "#999", "symbol": "diamond"},
+                    hoverinfo="text", showlegend=False, unselected={"marker": {"opacity": 1}})
     theta = np.linspace(0, 2 * np.pi, 200)
     fig.add_scatter(x=np.cos(theta), y=np.sin(theta), mode="lines", line={"color": "#ccc", "width": 1},
                     hoverinfo="skip", showlegend=False)
-    if valence is not None and arousal is not None:
-        fig.add_scatter(x=[valence], y=[arousal], mode="markers", name="label",
-                        marker={"size": 16, "color": "#e4572e", "line": {"width": 2, "color": "white"}},
-                        showlegend=False, hoverinfo="x+y", unselected={"marker": {"opacity": 1}})
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       dragmode=False, clickmode="event+select", hovermode="closest",
                       xaxis={"range": [-1.1, 1.1], "title": "valence", "zeroline": True, "fixedrange": True},
                       yaxis={"range": [-1.1, 1.1], "title": "arousal", "zeroline": True,
                              "scaleanchor": "x", "fixedrange": True})
-    return fig
+    return fig.to_dict()
+
+
+def circumplex_figure(valence: float | None, arousal: float | None, *, height: int = 380) -> go.Figure:
+    """A V/A plane: an invisible grid of clickable points, emotion prototypes, the current point."""
+    plane = _plane(height)
+    data = list(plane["data"])  # new lists only: the figure is read, never changed, downstream
+    if valence is not None and arousal is not None:
+        data.append({"type": "scatter", "x": [valence], "y": [arousal], "mode": "markers", "name": "label",
+                     "marker": {"size": 16, "color": "#e4572e", "line": {"width": 2, "color": "white"}},
+                     "showlegend": False, "hoverinfo": "x+y", "unselected": {"marker": {"opacity": 1}}})
+    return go.Figure({"data": data, "layout": plane["layout"]}, _validate=False)  # parts valid already
 
 
 def va_from_selection(event: Any) -> tuple[float, float] | None:
