@@ -32,8 +32,9 @@ def worker(
     from core.jobs.worker import WorkerBusy, run_worker
 
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("core.jobs").setLevel(logging.INFO)
     scheduler = Scheduler(max_running=max_running, stale_after_s=stale_after)
     try:
         return run_worker(poll_s=poll, scheduler=scheduler, max_ticks=ticks)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.inference.media import iter_video_frames
+from core.video import DEFAULT_FPS, iter_video_frames
 
 
-def video_timeline(path: str | Path, predictor, *, fps: float | None = 5.0, frames: int | None = None,
+def video_timeline(path: str | Path, predictor, *, fps: float | None = DEFAULT_FPS, frames: int | None = None,
                    progress: Callable[[int, float | None], None] | None = None) -> pd.DataFrame:
     """One row per face per sampled frame (the largest face is face 0); empty frames get a row
     with no face so gaps show on the timeline."""

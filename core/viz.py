@@ -7,6 +7,7 @@ import numpy as np
 from core.config import get_settings
 from core.faces.io import ImageError, read_image
 from core.paths import PathRefused, confined, data_file
+from core.video import read_frame
 
 BOX = (0, 200, 255)  # BGR orange
 POINT = (80, 255, 80)
@@ -31,13 +32,7 @@ def source_frame(media_path: str, kind: str, frame_index: int | None) -> np.ndar
         return None
     if kind == "image":
         return read_image(path)
-    cap = cv2.VideoCapture(str(path))
-    try:
-        cap.set(cv2.CAP_PROP_POS_FRAMES, int(frame_index or 0))
-        ok, frame = cap.read()
-        return frame if ok else None
-    finally:
-        cap.release()
+    return read_frame(path, int(frame_index or 0))  # the import's frame numbering (core.video)
 
 
 def draw_face(frame: np.ndarray, *, bbox: list[float] | None, keypoints: list | None = None,

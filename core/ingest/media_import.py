@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from core.faces.io import ImageError, decode_image
@@ -16,6 +15,7 @@ from core.ingest.files import files_under
 from core.ingest.folder_import import IMAGE_EXTS
 from core.ingest.records import PendingSample, RowError
 from core.taxonomy import LabelError
+from core.video import DEFAULT_FPS, VideoError, VideoReader
 
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 MAX_MEDIA_BYTES = 2 * 1024**3
@@ -125,54 +125,50 @@ def parse_images(path: Path, ctx: ImportContext) -> Iterator[PendingSample | Row
         yield from samples
 
 
-def sample_indices(n_frames: int, fps: float, *, every_fps: float | None, frames: int | None) -> list[int]:
-    """Frame numbers to decode: N evenly spaced, or `every_fps` per second (default 2)."""
-    if n_frames <= 0:
-        return []
-    if frames:
-        return sorted(set(np.linspace(0, n_frames - 1, num=min(frames, n_frames)).round().astype(int).tolist()))
-    step = max(1, round((fps or 25.0) / (every_fps or 2.0)))
-    return list(range(0, n_frames, step))
+def _video_samples(reader: VideoReader, file: Path, rel: str, ctx: ImportContext, media_sha: str
+                   ) -> Iterator[PendingSample]:
+    emotion = _emotion_of_folder(file, ctx)
+    subject = ctx.options.get("subject") or file.stem
+    for frame in reader.sample(fps=ctx.options.get("fps") or DEFAULT_FPS, frames=ctx.options.get("frames")):
+        ctx.advance()
+        yield from _faces_to_samples(frame.image, ctx, rel=rel, media_sha=media_sha,
+                                     frame_index=frame.index, timestamp=frame.seconds, emotion=emotion,
+                                     subject=subject)
 
 
 def parse_video(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowError]:
+    """Faces of sampled frames (core.video reads them; nothing trusts the container's counts).
+    A damaged video (corrupt or truncated stream) is an error; with --skip-invalid its samples
+    before the damage are imported and flagged."""
     ctx.root = path if path.is_dir() else path.parent
     files, refused = _files(path, VIDEO_EXTS, ctx, "video")
     yield from refused
     for file in files:
         rel = ctx.rel(file)
-        cap = cv2.VideoCapture(str(file))
-        n_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) if cap.isOpened() else 0.0
-        if not cap.isOpened() or n_frames <= 0:
-            cap.release()
-            yield RowError(rel, None, "video", "cannot decode the video (broken or unsupported stream)")
+        try:
+            if file.stat().st_size > MAX_MEDIA_BYTES:
+                raise VideoError(f"file is larger than {MAX_MEDIA_BYTES >> 20} MiB")
+            reader = VideoReader(file)
+        except (VideoError, OSError) as exc:
+            yield RowError(rel, None, "video", str(exc).removeprefix(f"{file}: "))
             continue
-        wanted = set(sample_indices(n_frames, fps, every_fps=ctx.options.get("fps"),
-                                    frames=ctx.options.get("frames")))
-        ctx.total = (ctx.total or 0) + len(wanted)
-        sha = _store_media(ctx, file, "video", width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                           height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), fps=fps, frames=n_frames)
-        emotion = _emotion_of_folder(file, ctx)
-        subject = ctx.options.get("subject") or file.stem
-        found, decoded, last = 0, 0, max(wanted)
-        for index in range(last + 1):
-            if not cap.grab():
-                break
-            if index not in wanted:
-                continue
-            ok, frame = cap.retrieve()
-            if not ok:
-                continue
-            decoded += 1
-            ctx.advance()
-            samples = _faces_to_samples(frame, ctx, rel=rel, media_sha=sha, frame_index=index,
-                                        timestamp=index / fps if fps else None, emotion=emotion,
-                                        subject=subject)
-            found += len(samples)
+        with reader:
+            info = reader.info
+            if ctx.options.get("frames"):
+                ctx.total = (ctx.total or 0) + int(ctx.options["frames"])
+            elif info.declared_seconds:  # a progress estimate only, never an allocation
+                ctx.total = (ctx.total or 0) + int(info.declared_seconds * (ctx.options.get("fps") or DEFAULT_FPS)) + 1
+            sha = _store_media(ctx, file, "video", width=info.width, height=info.height, fps=info.fps,
+                               frames=0)
+            samples = list(_video_samples(reader, file, rel, ctx, sha))
+            ctx.media[-1]["frames"] = reader.decoded  # counted, not declared
+        if reader.damage:
+            yield RowError(rel, None, "video", f"damaged video: {reader.damage}"
+                           + (f"; {len(samples)} face(s) before the damage" if samples else ""))
+            for p in samples:
+                p.flag = f"from a damaged video ({reader.damage})"[:200]
             yield from samples
-        cap.release()
-        if decoded == 0:
-            yield RowError(rel, None, "video", "no frame could be decoded (broken stream)")
-        elif found == 0:
-            yield RowError(rel, None, "video", f"no face found in {decoded} sampled frames")
+        elif not samples:
+            yield RowError(rel, None, "video", f"no face found in the sampled frames ({reader.decoded} decoded)")
+        else:
+            yield from samples

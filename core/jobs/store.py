@@ -157,3 +157,18 @@ def tail_log(row_id: int, lines: int = 50, *, table: Table = Run) -> str:
     """The last lines of the job's log ("" if none), progress bars shown as their latest state."""
     path = log_file(table, row_id)
     return read_tail(path, lines) if path.is_file() else ""
+
+
+RUN_FIELDS = ("id", "name", "dataset_id", "status", "config", "metrics", "progress", "error",
+              "stop_reason", "checkpoint_path", "created_at", "started_at", "finished_at")
+
+
+def list_runs(*, limit: int = 50, with_metrics: bool = False,
+              db_url: str | None = None) -> list[dict[str, Any]]:
+    """The newest runs as plain dicts (with_metrics: only runs that recorded metrics)."""
+    q = select(Run)
+    if with_metrics:
+        q = q.where(Run.metrics.is_not(None))
+    with read_session(db_url) as s:
+        runs = s.scalars(q.order_by(Run.id.desc()).limit(limit)).all()
+        return [{c: getattr(r, c) for c in RUN_FIELDS} for r in runs]

@@ -25,7 +25,7 @@ from core.jobs.proc import ProcIdentity, own_identity, process_of, spawn_detache
 from core.jobs.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
-WORKER_ARGV = (sys.executable, "-m", "core", "worker")
+WORKER_ARGV = (sys.executable, "-m", "core", "worker", "--if-idle")
 
 
 class WorkerBusy(RuntimeError):
@@ -82,6 +82,8 @@ def run_worker(*, max_running: int = 1, poll_s: float = 2.0, db_url: str | None 
             for kind, summary in out.items():
                 for key in ("launched", "crashed", "cancelled"):
                     total[key] += [f"{kind[:-1]} {i}" for i in summary[key]]
+                    if summary[key]:
+                        log.info("%s %s: %s", kind, key, summary[key])
             total["ticks"] += 1
             if max_ticks is not None and total["ticks"] >= max_ticks:
                 break

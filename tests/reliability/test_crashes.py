@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from core.config import REPO_ROOT
 from core.ingest import import_path
-from core.store.db import dispose_all, read_session, write_session
+from core.store.db import dispose_all, read_session
 from core.store.models import Annotation, Dataset, Run, Sample
 from tests.helpers import write_affectnet_csv
 from tests.reliability import checks
@@ -174,17 +174,27 @@ def test_kill_during_a_relabel_burst(env):
 
 @pytest.mark.slow
 def test_kill_during_training_then_detect_and_resume(env):
+    from core.jobs import store as jobs
+    from core.jobs.scheduler import Scheduler
+    from core.jobs.status import RunStatus
+    from tests.training.jobs_common import kill_leftovers
     from tests.training.tiny import import_tiny, tiny_config
-    from training import jobs
-    from training.runs import COMPLETED, FAILED, QUEUED
 
     import_tiny(env, 64)
-    config = tiny_config(epochs=5).to_dict()
-    with write_session() as s, s.begin():
-        run_id = jobs.create_run(s, name="killed", dataset_id=1, config=config).id
-    queue = jobs.JobQueue(max_running=1, stale_after_s=60.0)
+    run_id = jobs.create_run(tiny_config(epochs=5, name="killed"))
+    sched = Scheduler(max_running=1, stale_after_s=60.0)
+
+    def until_idle(timeout: float) -> list[int]:
+        launched, deadline = [], time.monotonic() + timeout
+        while True:
+            out = sched.tick()["runs"]
+            launched += out["launched"]
+            if out["active"] == out["queued"] == 0 or time.monotonic() > deadline:
+                return launched
+            time.sleep(0.2)
+
     try:
-        assert queue.tick()["launched"] == [run_id]
+        assert sched.tick()["runs"]["launched"] == [run_id]
 
         def after_two_epochs():
             with read_session() as s:
@@ -193,27 +203,24 @@ def test_kill_during_training_then_detect_and_resume(env):
 
         run = _wait(after_two_epochs, timeout=240, what="two finished epochs")
         os.kill(run.pid, signal.SIGKILL)
-        assert _wait(lambda: jobs.detect_crashed(), timeout=30, what="crash detection") == [run_id]
+        assert _wait(lambda: sched.detect_crashed(), timeout=30, what="crash detection") == [run_id]
         with read_session() as s:
             failed = s.get(Run, run_id)
-        assert failed.status == FAILED and failed.error.startswith("worker process died")
+        assert failed.status == RunStatus.FAILED and failed.error.startswith("job process died")
         dispose_all()
         assert checks.integrity() == "ok"
         jobs.resume(run_id)
         with read_session() as s:
-            assert s.get(Run, run_id).status == QUEUED
-        out = jobs.run_queue(queue, poll_s=0.2, timeout_s=300)
+            assert s.get(Run, run_id).status == RunStatus.QUEUED
+        launched = until_idle(300)
     finally:
-        for r in _runs():
-            if r.pid and jobs.worker_alive(r.pid, r.id):
-                jobs.kill_group(r.pid, term_s=0.2)
-        jobs.reap_children()
+        kill_leftovers()
     with read_session() as s:
         done = s.get(Run, run_id)
     epochs = [h["epoch"] for h in done.metrics["history"]]
     log = jobs.tail_log(run_id, 400)
     resumed = [int(line.rsplit("after epoch", 1)[1]) for line in log.splitlines() if "resumed after epoch" in line]
-    assert out["launched"] == [run_id] and done.status == COMPLETED, (done.error, log[-3000:])
+    assert launched == [run_id] and done.status == RunStatus.SUCCEEDED, (done.error, log[-3000:])
     assert epochs == list(range(1, 6)) and resumed and resumed[0] >= 2
     assert (Path(done.checkpoint_path)).is_file()
     print(f"\nkill -9 during training: run {run_id} killed after epoch {len(run.metrics['history'])}, "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
@@ -20,9 +19,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sqlalchemy import select, update  # noqa: E402
 
 from core.config import get_settings  # noqa: E402
-from core.store.db import write_session  # noqa: E402
+from core.jobs.status import RunStatus  # noqa: E402
+from core.jobs.store import mark_started  # noqa: E402
+from core.store.db import read_session, write_session  # noqa: E402
 from core.store.models import Run, utcnow  # noqa: E402
-from training.runs import CANCELLED, CANCELLING, COMPLETED, FAILED, RUNNING  # noqa: E402
+
+CANCELLED, CANCELLING, COMPLETED, FAILED = (RunStatus.CANCELLED, RunStatus.CANCELLING,
+                                            RunStatus.SUCCEEDED, RunStatus.FAILED)
 
 
 def _write(run_id: int, **values) -> str:
@@ -33,13 +36,9 @@ def _write(run_id: int, **values) -> str:
 
 
 def _start(run_id: int) -> dict:
-    with write_session() as s, s.begin():
-        run = s.get(Run, run_id)
-        if run.status != CANCELLING:
-            run.status = RUNNING
-        run.pid, run.heartbeat_at = os.getpid(), utcnow()
-        run.started_at = run.started_at or utcnow()
-        return dict(run.config or {})
+    mark_started(Run, run_id)  # the job process's side of the contract
+    with read_session() as s:
+        return dict(s.get(Run, run_id).config or {})
 
 
 def _announce(run_id: int) -> Path:

@@ -1,4 +1,4 @@
-"""Job queue against a torch-free fake worker: launch, queue order, cancel, kill, crash, resume."""
+"""Scheduler against a torch-free fake job: launch, queue order, cancel, kill, crash, resume, pids."""
 from __future__ import annotations
 
 import os
@@ -7,201 +7,217 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
-from core.store.db import read_session, write_session
-from core.store.models import Run
-from training import jobs
-from training.runs import CANCELLED, CANCELLING, COMPLETED, FAILED, QUEUED, RUNNING
+from core.jobs import store
+from core.jobs.proc import ProcIdentity, is_alive, same_command
+from core.jobs.scheduler import Scheduler, claim_next
+from core.jobs.status import RunStatus
+from core.store.db import write_session
+from core.store.models import Run, utcnow
+from tests.training.jobs_common import FAKE, events, get, kill_leftovers, new_run, wait, wait_status
 
-FAKE = (sys.executable, str(Path(__file__).with_name("fake_worker.py")), "--run-id", "{run_id}")
+S = RunStatus
 
 
 @pytest.fixture
-def q(env):
-    """A fast queue on the fake worker; kills any worker a test leaves behind."""
-    yield jobs.JobQueue(max_running=1, grace_s=1.0, stale_after_s=30.0, command=FAKE)
-    for run in _all():
-        if run.pid and jobs.worker_alive(run.pid, run.id):
-            jobs.kill_group(run.pid, term_s=0.2)
-    jobs.reap_children()
+def sched(env):
+    """A fast scheduler on the fake worker; stops any job process a test leaves behind."""
+    yield Scheduler(max_running=1, grace_s=1.0, stale_after_s=30.0, train_command=FAKE)
+    kill_leftovers()
 
 
-def _new(name: str = "r", **config) -> int:
-    with write_session() as s, s.begin():
-        return jobs.create_run(s, name=name, dataset_id=None, config=config).id
-
-
-def _get(run_id: int) -> Run:
-    with read_session() as s:
-        return s.get(Run, run_id)
-
-
-def _all() -> list[Run]:
-    with read_session() as s:
-        return list(s.query(Run).order_by(Run.id))
-
-
-def _wait(pred: Callable[[], object], timeout: float = 10.0) -> object:
-    deadline = time.monotonic() + timeout
-    while not (value := pred()):
-        assert time.monotonic() < deadline, "timed out"
+def run_until_idle(sched: Scheduler, timeout: float = 30.0) -> list[int]:
+    """Tick until no run is queued or active; the ids launched."""
+    launched, deadline = [], time.monotonic() + timeout
+    while True:
+        out = sched.tick()["runs"]
+        launched += out["launched"]
+        if out["active"] == out["queued"] == 0:
+            return launched
+        assert time.monotonic() < deadline, "queue did not drain"
         time.sleep(0.05)
-    return value
 
 
-def _wait_status(run_id: int, *statuses: str, timeout: float = 10.0) -> Run:
-    return _wait(lambda: (r := _get(run_id)).status in statuses and r, timeout)
-
-
-def _events(env: Path) -> list[list[str]]:
-    path = env / "data" / "events.log"
-    return [ln.split() for ln in path.read_text().splitlines()] if path.exists() else []
-
-
-def test_launch_runs_the_worker_to_completion(q, env):
-    run_id = _new(epochs=3)
-    assert _get(run_id).status == QUEUED
-    pid = jobs.launch(run_id, command=FAKE)
-    assert _get(run_id).status in ("starting", RUNNING, COMPLETED)
-    run = _wait_status(run_id, COMPLETED)
-    assert run.pid == pid and run.started_at and run.finished_at and run.checkpoint_path
-    assert run.progress["epoch"] == 3 and run.error is None
+def test_a_queued_run_is_launched_and_runs_to_completion(sched, env):
+    run_id = new_run(epochs=3)
+    assert get(run_id).status == S.QUEUED
+    assert sched.tick()["runs"]["launched"] == [run_id]
+    run = get(run_id)
+    assert run.status in (S.STARTING, S.RUNNING, S.SUCCEEDED)
+    ident = ProcIdentity.from_dict(run.proc)
+    assert ident.pid == run.pid and ident.create_time > 0 and ident.cmdline[-2:] == ["--run-id", str(run_id)]
+    run = wait_status(run_id, S.SUCCEEDED)
+    assert run.started_at and run.finished_at and run.checkpoint_path and run.error is None
+    assert run.progress["epoch"] == 3
     assert Path(run.log_path) == env / "data" / "runs" / f"run-{run_id}.log"
-    assert jobs.tail_log(run_id, 2).splitlines() == ["epoch 3/3", f"done {COMPLETED}"]
-    with pytest.raises(ValueError, match="not queued"):
-        jobs.launch(run_id, command=FAKE)
+    assert store.tail_log(run_id, 2).splitlines() == ["epoch 3/3", f"done {S.SUCCEEDED}"]
+    assert claim_next(Run, 1) is None  # nothing queued
 
 
-def test_queue_runs_one_at_a_time_oldest_first(q, env):
-    first, second = _new("a", epochs=4), _new("b", epochs=2)
-    out = jobs.run_queue(q, poll_s=0.05, timeout_s=30)
-    assert out["launched"] == [first, second] and out["active"] == out["queued"] == 0
-    a, b = _get(first), _get(second)
-    assert a.status == b.status == COMPLETED and b.started_at >= a.finished_at
-    assert [e[:2] for e in _events(env)] == [["start", str(first)], ["start", str(second)]]
-    assert {e[2] for e in _events(env)} == {"1"}  # never two workers alive at once
+def test_queue_runs_one_at_a_time_oldest_first(sched, env):
+    first, second = new_run("a", epochs=4), new_run("b", epochs=2)
+    assert run_until_idle(sched) == [first, second]
+    a, b = get(first), get(second)
+    assert a.status == b.status == S.SUCCEEDED and b.started_at >= a.finished_at
+    assert [e[:2] for e in events(env)] == [["start", str(first)], ["start", str(second)]]
+    assert {e[2] for e in events(env)} == {"1"}  # never two job processes alive at once
 
 
-def test_cancel_running_and_queued(q):
-    running, waiting = _new(epochs=500), _new(epochs=1)
-    assert q.tick()["launched"] == [running]
-    _wait_status(running, RUNNING)
-    assert jobs.cancel(waiting) == CANCELLED  # never launched
+def test_cancel_running_and_queued(sched):
+    running, waiting = new_run(epochs=500), new_run(epochs=1)
+    assert sched.tick()["runs"]["launched"] == [running]
+    wait_status(running, S.RUNNING)
+    assert store.cancel(waiting) == S.CANCELLED  # never launched
     t0 = time.monotonic()
-    assert jobs.cancel(running) == CANCELLING
-    run = _wait_status(running, CANCELLED, timeout=3.0)
-    assert time.monotonic() - t0 < 3.0 and run.error is None and run.finished_at
-    _wait(lambda: not jobs.worker_alive(run.pid, running))
-    assert jobs.cancel(running) == CANCELLED  # no-op once ended
-    assert q.tick()["launched"] == []
+    assert store.cancel(running) == S.CANCELLING
+    run = wait_status(running, S.CANCELLED, timeout=5.0)
+    assert time.monotonic() - t0 < 5.0 and run.error is None and run.finished_at
+    wait(lambda: not is_alive(ProcIdentity.from_dict(run.proc)))
+    assert store.cancel(running) == S.CANCELLED  # no-op once ended
+    assert store.cancel(10_000) is None
+    assert sched.tick()["runs"]["launched"] == []
 
 
-def test_hung_worker_is_killed_after_the_grace_period(q):
-    run_id = _new(epochs=100_000, step_s=0.02, hang=True)
-    pid = jobs.launch(run_id, command=FAKE)
-    _wait_status(run_id, RUNNING)
-    jobs.cancel(run_id)
+def test_hung_job_is_killed_after_the_grace_period(sched):
+    run_id = new_run(epochs=100_000, step_s=0.02, hang=True)
+    sched.tick()
+    run = wait_status(run_id, S.RUNNING)
+    ident = ProcIdentity.from_dict(run.proc)
+    store.cancel(run_id)
     t0 = time.monotonic()
-    assert jobs.enforce_cancel(grace_s=1.0, term_s=0.3) == []  # within the grace period
+    assert sched.enforce_cancel(term_s=0.3) == []  # within the grace period
     time.sleep(0.5)
-    assert _get(run_id).status == CANCELLING and jobs.worker_alive(pid, run_id)
-    _wait(lambda: jobs.enforce_cancel(grace_s=1.0, term_s=0.3) == [run_id], timeout=5.0)
-    assert 1.0 <= time.monotonic() - t0 < 5.0  # SIGTERM ignored, so SIGKILL after term_s
-    run = _get(run_id)
-    assert run.status == CANCELLED and "killed" in run.error
-    assert not jobs.worker_alive(pid, run_id)
+    assert get(run_id).status == S.CANCELLING and is_alive(ident)
+    wait(lambda: sched.enforce_cancel(term_s=0.3) == [run_id], timeout=6.0)
+    assert 1.0 <= time.monotonic() - t0 < 6.0  # SIGTERM ignored, so SIGKILL after term_s
+    run = get(run_id)
+    assert run.status == S.CANCELLED and "killed" in run.error and not is_alive(ident)
 
 
-def test_killed_worker_is_detected_and_resumed_from_its_checkpoint(q):
-    run_id = _new(epochs=40, step_s=0.03)
-    q.tick()
-    run = _wait(lambda: (r := _get(run_id)).progress and r.progress["epoch"] >= 5 and r)
+def test_killed_job_is_detected_and_resumed_from_its_checkpoint(sched):
+    run_id = new_run(epochs=40, step_s=0.03)
+    sched.tick()
+    run = wait(lambda: (r := get(run_id)).progress and r.progress["epoch"] >= 5 and r)
     os.kill(run.pid, signal.SIGKILL)
-    assert _wait(lambda: jobs.detect_crashed()) == [run_id]
-    run = _get(run_id)
-    assert run.status == FAILED and run.error.startswith("worker process died (last heartbeat")
+    assert wait(lambda: sched.detect_crashed()) == [run_id]
+    run = get(run_id)
+    assert run.status == S.FAILED and run.error.startswith("job process died (last heartbeat")
     with pytest.raises(ValueError, match="only failed or cancelled"):
-        jobs.resume(run_id + 1)
-    jobs.resume(run_id)
-    assert _get(run_id).status == QUEUED
-    out = jobs.run_queue(q, poll_s=0.05, timeout_s=30)
-    run = _get(run_id)
-    assert out["launched"] == [run_id] and run.status == COMPLETED and run.progress["epoch"] == 40
+        store.resume(run_id + 1)
+    store.resume(run_id)
+    run = get(run_id)
+    assert run.status == S.QUEUED and run.proc is None and run.error is None
+    assert run_until_idle(sched) == [run_id]
+    run = get(run_id)
+    assert run.status == S.SUCCEEDED and run.progress["epoch"] == 40
     k = run.metrics["resumed_from"]
-    assert k >= 5 and f"resumed from step {k}" in jobs.tail_log(run_id, 100)
+    assert k >= 5 and f"resumed from step {k}" in store.tail_log(run_id, 100)
 
 
-def test_silent_worker_is_declared_hung_and_killed(q):
-    run_id = _new(epochs=100_000, step_s=0.02, silent=True)
-    pid = jobs.launch(run_id, command=FAKE)
-    _wait_status(run_id, RUNNING)
-    assert jobs.detect_crashed(stale_after_s=5.0) == []
-    run = _wait(lambda: jobs.detect_crashed(stale_after_s=0.5) == [run_id] and _get(run_id))
-    assert run.status == FAILED and run.error.startswith("worker process hung, killed")
-    assert not jobs.worker_alive(pid, run_id)
+def test_silent_job_is_declared_hung_and_killed(sched):
+    run_id = new_run(epochs=100_000, step_s=0.02, silent=True)
+    sched.tick()
+    ident = ProcIdentity.from_dict(wait_status(run_id, S.RUNNING).proc)
+    assert sched.detect_crashed(stale_after_s=5.0) == []
+    run = wait(lambda: sched.detect_crashed(stale_after_s=0.5) == [run_id] and get(run_id))
+    assert run.status == S.FAILED and run.error.startswith("job process hung, killed")
+    assert not is_alive(ident)
 
 
-def test_worker_error_is_kept_and_resume_needs_an_ended_run(q):
-    run_id = _new(epochs=3, crash_at=2)
-    jobs.launch(run_id, command=FAKE)
-    run = _wait_status(run_id, FAILED)
+def test_job_error_is_kept_and_resume_needs_an_ended_run(sched):
+    run_id = new_run(epochs=3, crash_at=2)
+    sched.tick()
+    run = wait_status(run_id, S.FAILED)
     assert "boom at epoch 2" in run.error
-    _wait(lambda: not jobs.worker_alive(run.pid, run_id))
-    assert jobs.detect_crashed() == [] and "boom" in _get(run_id).error
-    other = _new(epochs=1)
+    wait(lambda: not is_alive(ProcIdentity.from_dict(run.proc)))
+    assert sched.detect_crashed() == [] and "boom" in get(run_id).error
+    other = new_run(epochs=1)
     with pytest.raises(ValueError, match="is queued"):
-        jobs.resume(other)
+        store.resume(other)
 
 
 @pytest.mark.parametrize("queued,max_running", [(1, 4), (3, 1)])
-def test_concurrent_ticks_launch_each_run_once(q, env, queued, max_running):
-    ids = [_new(epochs=2) for _ in range(queued)]
-    queue = jobs.JobQueue(max_running=max_running, command=FAKE)
+def test_concurrent_ticks_launch_each_run_once(sched, env, queued, max_running):
+    ids = [new_run(epochs=2) for _ in range(queued)]
+    schedulers = [Scheduler(max_running=max_running, train_command=FAKE) for _ in range(4)]
     barrier, results = threading.Barrier(4), []
 
-    def tick() -> None:
+    def tick(s: Scheduler) -> None:
         barrier.wait()
-        results.append(queue.tick())
+        results.append(s.tick()["runs"])
 
-    threads = [threading.Thread(target=tick) for _ in range(4)]
+    threads = [threading.Thread(target=tick, args=(s,)) for s in schedulers]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    launched = [i for r in results for i in r["launched"]]
-    assert sorted(launched) == ids[:1]
-    jobs.run_queue(queue, poll_s=0.05, timeout_s=30)
-    assert [_get(i).status for i in ids] == [COMPLETED] * queued
-    assert sorted(int(e[1]) for e in _events(env)) == ids  # each worker started exactly once
+    assert sorted(i for r in results for i in r["launched"]) == ids[:1]
+    run_until_idle(schedulers[0])
+    assert [get(i).status for i in ids] == [S.SUCCEEDED] * queued
+    assert sorted(int(e[1]) for e in events(env)) == ids  # each job process started exactly once
 
 
-def test_worker_alive_sees_zombies_and_reused_pids(env):
-    done = subprocess.Popen([sys.executable, "-c", "pass"])  # our child, exited, not reaped
-    time.sleep(0.3)
-    assert not jobs.worker_alive(done.pid)
-    # sh leaves a zombie grandchild it never reaps: not our child, so /proc must tell
-    sh = subprocess.Popen(["sh", "-c", "sleep 0 & echo $!; exec sleep 5"], stdout=subprocess.PIPE)
-    zombie = int(sh.stdout.readline())
-    time.sleep(0.3)
+def test_a_reused_pid_is_never_signalled(sched):
+    """A stale running row whose pid now belongs to an unrelated process that even has the run
+    id in its argv: the row is failed, the process is left alone (issue 15 item 10)."""
+    run_id = new_run()
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
+                                 "train", "--run-id", str(run_id)], start_new_session=True)
     try:
-        assert not jobs.worker_alive(zombie)
-        assert jobs.worker_alive(sh.pid) and not jobs.worker_alive(sh.pid, run_id=12345)
+        p = psutil.Process(stranger.pid)
+        # what our job process recorded: the same pid and argv, an earlier start (pid reused)
+        fake = {"pid": stranger.pid, "create_time": p.create_time() - 5.0, "cmdline": p.cmdline()}
+        with write_session() as s, s.begin():
+            run = s.get(Run, run_id)
+            run.status, run.pid, run.proc = S.RUNNING.value, stranger.pid, fake
+            run.heartbeat_at = utcnow()
+        assert not is_alive(ProcIdentity.from_dict(fake))
+        assert sched.detect_crashed(Run, 0.0) == [run_id]  # stale at once, and not ours
+        assert get(run_id).error.startswith("job process died")
+        store.resume(run_id)
+        with write_session() as s, s.begin():  # cancel path: never killed either
+            run = s.get(Run, run_id)
+            run.status, run.proc = S.CANCELLING.value, fake
+        sched.grace_s = 0.0
+        assert sched.enforce_cancel() == [run_id] and get(run_id).error is None
+        # a legacy row (no identity recorded) with a live-looking pid: never signalled
+        with write_session() as s, s.begin():
+            run = s.get(Run, run_id)
+            run.status, run.proc, run.pid = S.RUNNING.value, None, stranger.pid
+        assert sched.detect_crashed(Run, 0.0) == [run_id]
+        assert "not signalled" in get(run_id).error
+        time.sleep(0.3)
+        assert stranger.poll() is None and p.is_running()  # still alive, untouched
     finally:
-        sh.kill()
-        sh.wait()
-        sh.stdout.close()
+        stranger.kill()
+        stranger.wait()
+
+
+def test_identity_follows_a_module_that_re_executes_itself():
+    rec = ["py", "-m", "core", "train", "--run-id", "5"]
+    assert same_command(["py", "-m", "cli", "train", "--run-id", "5"], rec)
+    assert not same_command(["py", "-m", "cli", "train", "--run-id", "6"], rec)
+    assert not same_command(["sleep", "train", "--run-id", "5"], rec)
+    assert same_command(["x", "--run-id", "5"], ["x", "--run-id", "5"])
+    assert not same_command(["y", "--run-id", "5"], ["x", "--run-id", "5"])
+
+
+def test_zombies_and_exited_children_are_not_alive(env):
+    done = subprocess.Popen([sys.executable, "-c", "pass"])  # our child, exited, not reaped
+    ident = ProcIdentity(done.pid, psutil.Process(done.pid).create_time(), psutil.Process(done.pid).cmdline())
+    time.sleep(0.3)
+    assert not is_alive(ident)
     done.wait()
 
 
-def test_bad_command_is_rejected_before_claiming(q):
-    run_id = _new()
-    with pytest.raises(ValueError, match="run_id"):
-        jobs.launch(run_id, command=[sys.executable, "-c", "pass"])
-    assert _get(run_id).status == QUEUED
-    queue = jobs.JobQueue(command=["/nonexistent/worker", "{run_id}"])
-    assert queue.tick()["failed_to_start"] == [run_id]
-    assert "could not start worker" in _get(run_id).error
+def test_bad_command_is_rejected(sched):
+    with pytest.raises(ValueError, match="id"):
+        Scheduler(train_command=[sys.executable, "-c", "pass"])
+    run_id = new_run()
+    out = Scheduler(train_command=["/nonexistent/worker", "{id}"]).tick()["runs"]
+    assert out["failed_to_start"] == [run_id]
+    assert "could not start the job process" in get(run_id).error

@@ -7,6 +7,7 @@ import time
 import pytest
 import torch
 
+from core.jobs.store import cancel
 from core.model.checkpoint import load_checkpoint
 from core.rules import DerivationRules
 from core.store.models import Run
@@ -89,7 +90,7 @@ def test_cancel_from_another_thread_stops_cleanly(tiny):
         while time.monotonic() < deadline:
             run = runs.get_run(run_id)
             if run["status"] == "running" and run["progress"]:
-                runs.request_cancel(run_id)
+                assert cancel(run_id) == "cancelling"
                 return
             time.sleep(0.05)
 
@@ -100,12 +101,12 @@ def test_cancel_from_another_thread_stops_cleanly(tiny):
     assert result["status"] == "cancelled" and result["epochs_done"] < 40
     row = runs.get_run(run_id)
     assert row["status"] == "cancelled" and row["progress"]["status"] == "cancelled"
-    assert not runs.request_cancel(run_id)  # already over
+    assert cancel(run_id) == "cancelled" and runs.get_run(run_id)["status"] == "cancelled"  # over
 
 
 def test_cancel_before_start(tiny):
     run_id = runs.create_run(tiny_config())
-    assert runs.request_cancel(run_id)
+    assert cancel(run_id) == "cancelled"  # a queued run is cancelled at once
     result = train(tiny_config(), run_id=run_id)
     assert result["status"] == "cancelled" and result["epochs_done"] == 0
 

@@ -1,0 +1,206 @@
+"""The one video reader (PyAV): frames as upright BGR arrays with their real time stamps.
+
+Container metadata is never trusted for allocation or indexing: frame counts come from the
+packets actually present, sampling follows each frame's own time stamp (variable frame rate),
+the display rotation of phone videos is applied, a declared resolution above MAX_PIXELS is
+refused before decoding, and a decode error or an early end of stream is reported as damage
+(`VideoReader.damage`) instead of passing as a shorter video.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.faces.io import MAX_PIXELS
+
+DEFAULT_FPS = 2.0  # frames sampled per second of video, everywhere (import, predict, Upload)
+END_SLACK_S = 0.5  # a stream may end this much before its declared duration (plus 2 frames)
+
+
+class VideoError(ValueError):
+    """A video that cannot be opened or decoded at all; the message names it and the cause."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int  # as stored; frames come out rotated upright
+    fps: float  # average rate (0 when unknown): for display only, never for indexing
+    declared_frames: int  # what the container claims (may lie)
+    declared_seconds: float | None
+    rotation: int  # degrees the frames are turned to be upright
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int  # position in decode order (0-based), counted, not declared
+    seconds: float | None
+    image: np.ndarray  # BGR, upright
+
+
+def _av():
+    import av
+
+    return av
+
+
+class VideoReader:
+    """Open a video for reading; `frames()` / `sample()` decode it once, front to back."""
+
+    def __init__(self, path: str | Path, *, max_pixels: int = MAX_PIXELS):
+        av = _av()
+        self.path = str(path)
+        self.damage: str | None = None
+        self.decoded = 0
+        try:
+            self._container = av.open(self.path)
+        except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+            raise VideoError(f"{path}: cannot open the video ({_why(exc)})") from None
+        streams = self._container.streams.video
+        if not streams:
+            self.close()
+            raise VideoError(f"{path}: no video stream (an audio-only file?)")
+        self._stream = stream = streams[0]
+        width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
+        if width * height > max_pixels:
+            self.close()
+            raise VideoError(f"{path}: declared resolution {width}x{height} is too large "
+                             f"(more than {max_pixels:,} pixels)")
+        rate = stream.average_rate or stream.guessed_rate
+        seconds = None
+        if stream.duration and stream.time_base:
+            seconds = float(stream.duration * stream.time_base)
+        elif self._container.duration and len(self._container.streams) == 1:  # else audio may be longer
+            seconds = self._container.duration / 1_000_000
+        self.info = VideoInfo(width, height, float(rate) if rate else 0.0, int(stream.frames or 0),
+                              seconds, 0)
+        self.max_pixels = max_pixels
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        container = getattr(self, "_container", None)
+        if container is not None:
+            container.close()
+            self._container = None
+
+    def count_frames(self) -> int:
+        """Video packets actually in the file (demuxed, not decoded); the reader rewinds."""
+        av = _av()
+        n = 0
+        try:
+            for packet in self._container.demux(self._stream):
+                n += bool(packet.size)
+        except av.FFmpegError:
+            pass  # damage shows when the frames are decoded
+        self._container.seek(0, stream=self._stream)
+        return n
+
+    def frames(self) -> Iterator[Frame]:
+        """Every frame, upright, in order; stops at a decode error. Damage (an error raised or
+        logged by the decoder, fewer frames or seconds than declared) is recorded in `damage`."""
+        av = _av()
+        last = None
+        previous, repeats = av.logging.get_level(), av.logging.get_skip_repeated()
+        av.logging.set_level(av.logging.ERROR)  # PyAV mutes FFmpeg by default: its errors are evidence
+        av.logging.set_skip_repeated(False)  # the same error as an earlier video's is evidence too
+        try:
+            with av.logging.Capture() as logs:
+                try:
+                    for frame in self._container.decode(self._stream):
+                        if frame.width * frame.height > self.max_pixels:
+                            self.damage = f"frame {self.decoded} is {frame.width}x{frame.height}, too large"
+                            return
+                        seconds = frame.time if frame.time is not None else (
+                            self.decoded / self.info.fps if self.info.fps else None)
+                        image = _upright(frame.to_ndarray(format="bgr24"), frame.rotation)
+                        last = seconds
+                        yield Frame(self.decoded, seconds, image)
+                        self.decoded += 1
+                except av.FFmpegError as exc:
+                    where = f"after frame {self.decoded}" + (f" ({last:.2f} s)" if last is not None else "")
+                    self.damage = f"corrupt or truncated stream {where}: {_why(exc)}"
+                    return
+            errors = [msg.strip() for level, _, msg in logs if level is not None and level <= av.logging.ERROR]
+            if errors:
+                self.damage = f"corrupt stream: the decoder reported {len(errors)} error(s), e.g. {errors[0][:80]!r}"
+            else:
+                self._check_end(last)
+        finally:
+            av.logging.set_level(previous)
+            av.logging.set_skip_repeated(repeats)
+
+    def _check_end(self, last: float | None) -> None:
+        # not the declared frame count: edit lists legitimately drop packets' frames (a phone clip
+        # declaring 98 frames shows 95); a cut file's demuxer logs "partial file" (caught above)
+        declared = self.info.declared_seconds
+        if self.decoded == 0:
+            self.damage = "no frame could be decoded"
+        elif declared and last is not None and self.info.fps:
+            if last + 2 / self.info.fps + END_SLACK_S < declared:
+                self.damage = (f"truncated: the stream ends at {last:.2f} s of the declared "
+                               f"{declared:.2f} s")
+
+    def sample(self, *, fps: float | None = DEFAULT_FPS, frames: int | None = None) -> Iterator[Frame]:
+        """`frames` evenly spaced frames, else `fps` per second by time stamp (default 2)."""
+        if frames:
+            total = self.count_frames()
+            if total == 0:
+                self.damage = "no frame could be decoded"
+                return
+            wanted = set(np.linspace(0, total - 1, num=min(frames, total)).round().astype(int).tolist())
+            yield from (f for f in self.frames() if f.index in wanted)
+            return
+        step = 1.0 / (fps or DEFAULT_FPS)
+        next_t = 0.0
+        for f in self.frames():
+            t = f.seconds if f.seconds is not None else f.index * step
+            if t + 1e-6 >= next_t:
+                yield f
+                next_t = (math.floor(t / step + 1e-6) + 1) * step
+
+
+def _upright(image: np.ndarray, rotation: int | float | None) -> np.ndarray:
+    """Turn a decoded frame by its display rotation (degrees counter-clockwise, as FFmpeg's
+    display matrix reports it) so it shows as the camera's owner saw it."""
+    k = int(round((rotation or 0) / 90)) % 4
+    return np.ascontiguousarray(np.rot90(image, k=k)) if k else image
+
+
+def _why(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.split(": '")[0] if text else type(exc).__name__
+
+
+def iter_video_frames(path: str | Path, *, fps: float | None = DEFAULT_FPS, frames: int | None = None
+                      ) -> Iterator[tuple[int, float | None, np.ndarray]]:
+    """(frame index, seconds, BGR frame) for `frames` evenly spaced frames, or `fps` per second.
+
+    Raises VideoError when the file cannot be opened, no frame decodes, or the stream is
+    damaged (after yielding the frames before the damage).
+    """
+    with VideoReader(path) as reader:
+        for f in reader.sample(fps=fps, frames=frames):
+            yield f.index, f.seconds, f.image
+        if reader.damage:
+            raise VideoError(f"{path}: {reader.damage}")
+
+
+def read_frame(path: str | Path, index: int) -> np.ndarray | None:
+    """The frame at decode position `index` (None past the end or on damage before it)."""
+    try:
+        with VideoReader(path) as reader:
+            for f in reader.frames():
+                if f.index == index:
+                    return f.image
+    except VideoError:
+        return None
+    return None

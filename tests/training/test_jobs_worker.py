@@ -1,0 +1,133 @@
+"""The worker process: runs queued work with no app open, survives SIGKILL, one per store."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from core.jobs import store
+from core.jobs.proc import ProcIdentity, is_alive
+from core.jobs.status import RunStatus
+from core.jobs.worker import ensure_worker, stop_worker, wait_for_worker, worker_identity
+from core.store.models import Job
+from tests.training.jobs_common import FAKE, events, get, kill_leftovers, new_run, wait, wait_status
+from tests.training.tiny import import_tiny, tiny_config
+
+S = RunStatus
+FAKE_WORKER = ("from core.jobs.worker import run_worker; from core.jobs.scheduler import Scheduler; "
+               "import sys, json; run_worker(poll_s=0.1, scheduler=Scheduler(grace_s=1.0, "
+               "train_command=json.loads(sys.argv[1])))")
+
+
+@pytest.fixture
+def workers(env):
+    """start() -> a worker process on the fake job; every one left is killed afterwards."""
+    started: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        log = open(env / f"worker-{len(started)}.log", "wb")
+        proc = subprocess.Popen([sys.executable, "-c", FAKE_WORKER, json.dumps(FAKE)],
+                                stdout=log, stderr=subprocess.STDOUT)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()
+        proc.wait()
+    stop_worker()
+    kill_leftovers()
+
+
+def test_killing_the_worker_and_starting_another_resumes_scheduling(workers, env):
+    first, second = new_run("a", epochs=40, step_s=0.05), new_run("b", epochs=3)
+    w1 = workers()
+    job = ProcIdentity.from_dict(wait_status(first, S.RUNNING, timeout=30).proc)
+    w1.send_signal(signal.SIGKILL)
+    w1.wait()
+    assert worker_identity() is None and is_alive(job)  # the job outlives its worker
+    workers()
+    wait_status(second, S.SUCCEEDED, timeout=120)  # the new worker adopted the first, then started b
+    a, b = get(first), get(second)
+    assert a.status == S.SUCCEEDED and b.started_at >= a.finished_at
+    assert [int(e[1]) for e in events(env)] == [first, second]  # each started once
+
+
+def test_two_workers_started_at_once_never_start_the_same_run(workers, env):
+    ids = [new_run(epochs=2) for _ in range(3)]
+    pair = [workers(), workers()]
+    busy = wait(lambda: [p for p in pair if p.poll() is not None], timeout=30, what="one to exit")
+    assert len(busy) == 1 and busy[0].returncode != 0  # the loser found the lock taken
+    (alive,) = [p for p in pair if p.poll() is None]
+    assert worker_identity().pid == alive.pid
+    wait(lambda: all(get(i).status == S.SUCCEEDED for i in ids), timeout=120, what="all three")
+    assert sorted(int(e[1]) for e in events(env)) == ids
+    assert {e[2] for e in events(env)} == {"1"}  # one job process at a time
+
+
+def test_a_crashed_job_is_detected_by_the_worker_and_resumed(workers):
+    run_id = new_run(epochs=40, step_s=0.03)
+    workers()
+    run = wait(lambda: (r := get(run_id)).progress and r.progress["epoch"] >= 5 and r, timeout=30)
+    os.kill(run.pid, signal.SIGKILL)
+    run = wait_status(run_id, S.FAILED, timeout=30)
+    assert run.error.startswith("job process died")
+    store.resume(run_id)
+    run = wait_status(run_id, S.SUCCEEDED, timeout=120)
+    assert run.metrics["resumed_from"] >= 5 and run.progress["epoch"] == 40
+
+
+def test_cancel_of_queued_and_running_runs(workers):
+    running, waiting = new_run(epochs=1000, step_s=0.05), new_run(epochs=1)
+    workers()
+    wait_status(running, S.RUNNING, timeout=30)
+    assert store.cancel(waiting) == S.CANCELLED
+    assert store.cancel(running) == S.CANCELLING
+    run = wait_status(running, S.CANCELLED, timeout=15)
+    assert run.error is None and get(waiting).started_at is None
+    hung = new_run(epochs=100_000, step_s=0.02, hang=True)  # ignores cancel and SIGTERM
+    ident = ProcIdentity.from_dict(wait_status(hung, S.RUNNING, timeout=30).proc)
+    store.cancel(hung)
+    run = wait_status(hung, S.CANCELLED, timeout=30)
+    assert "killed" in run.error and not is_alive(ident)
+
+
+def test_ensure_worker_starts_one_worker_through_the_cli(env):
+    try:
+        first = ensure_worker()
+        assert first["started"]
+        ident = wait_for_worker(timeout_s=60)
+        assert ensure_worker() == {"started": False, "pid": ident.pid}
+        assert ident.cmdline[-2:] == ["worker", "--if-idle"]
+    finally:
+        assert stop_worker(timeout_s=10)
+    assert worker_identity() is None
+
+
+@pytest.mark.slow
+def test_a_run_queued_with_no_app_is_trained_and_evaluated_by_the_worker(env, monkeypatch):
+    """Real training (1 epoch on generated crops) and an evaluation job, through `python -m core
+    worker`, `train --run-id` and `run-job --job-id`, with no page open."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    import_tiny(env, 32)
+    run_id = store.create_run(tiny_config(epochs=1))
+    log = open(env / "worker.log", "wb")
+    worker = subprocess.Popen([sys.executable, "-m", "core", "worker", "--poll", "0.5"],
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        run = wait_status(run_id, S.SUCCEEDED, S.FAILED, timeout=240)
+        assert run.status == S.SUCCEEDED, (run.error, store.tail_log(run_id, 30))
+        assert len(run.metrics["history"]) == 1 and run.checkpoint_path
+        job_id = store.submit_job("evaluate", run_id=run_id, args={"split": "val"})
+        job = wait_status(job_id, S.SUCCEEDED, S.FAILED, timeout=240, table=Job)
+        assert job.status == S.SUCCEEDED, (job.error, store.tail_log(job_id, 30, table=Job))
+        assert job.result["n"] == 8 and job.result["stored"] == 8  # a quarter of 32 is val
+        assert get(run_id).metrics["eval"]["val"]["n"] == 8
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0  # a clean stop on SIGTERM
+        kill_leftovers()
