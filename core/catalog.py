@@ -66,7 +66,7 @@ def list_models(*, files: bool = True) -> list[ModelEntry]:
 
 
 def default_entry() -> ModelEntry:
-    from core.model.convert_fer import default_checkpoint_path
+    from core.model.default_model import default_checkpoint_path
 
     path = default_checkpoint_path()
     info = _checkpoint_info(path) if path.is_file() else None
@@ -255,11 +255,19 @@ def load_predictor(ref: ModelEntry | str | Path | None = None, *, backend: str =
 
 
 def _prepare_default(backend: str) -> Path:
-    from core.inference.backends import onnxruntime_available
-    from core.model.convert_fer import ensure_default_model
+    """The default checkpoint, converted and exported when needed; torch is imported only then
+    (a current conversion with a current ONNX export runs on ONNX Runtime alone)."""
+    from core.inference.backends import export_is_current, export_path, onnxruntime_available
+    from core.model.default_model import default_checkpoint_path, is_current
 
-    checkpoint = ensure_default_model()
+    checkpoint = default_checkpoint_path()
+    if not (checkpoint.is_file() and is_current(checkpoint)):
+        from core.model.convert_fer import ensure_default_model
+
+        checkpoint = ensure_default_model()
     fmt = {"auto": "onnx", "onnx": "onnx", "torchscript": "torchscript"}.get(backend)
+    if fmt and export_is_current(checkpoint, export_path(checkpoint, fmt)):
+        return checkpoint
     if fmt and (fmt != "onnx" or onnxruntime_available()):
         try:
             from core.export_model import ensure_exported
@@ -288,14 +296,12 @@ def _checkpoint_info(path: Path) -> dict[str, Any] | None:
     cached per file version); None when the file is not an AffectLab checkpoint."""
     key = _stat_key(path)
     if key not in _INFO:
-        import torch
-
         from core.inference.prediction import head_flags
+        from core.model.checkpoint_meta import read_config
         from core.model.config import ModelConfig
 
         try:
-            payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-            config = ModelConfig.from_dict(payload["config"])
+            config = ModelConfig.from_dict(read_config(path))  # no torch: cheap for every listing
             _INFO[key] = {"flags": head_flags(config), "backbone": config.backbone}
         except Exception as exc:  # noqa: BLE001 - listed as unusable, not fatal
             log.warning("model catalog: %s is not a usable checkpoint (%s)", path, exc)

