@@ -50,4 +50,12 @@ export STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION=${STREAMLIT_SERVER_ENABLE_XSRF_PR
 if [[ $# -eq 0 ]]; then
   set -- streamlit run app.py --server.port "${PORT:-7860}" --server.address 0.0.0.0
 fi
+
+# The job worker (`python -m core worker`) starts queued training runs and evaluations whether or
+# not a page is open; one per store (a file lock), so starting it here and again from the app is
+# harmless. Beside the app by default; AFFECTLAB_START_WORKER=1 / 0 forces it on / off.
+if [[ ${AFFECTLAB_START_WORKER:-} == 1 || ( -z ${AFFECTLAB_START_WORKER:-} && ${1:-} == streamlit ) ]]; then
+  python -c 'from core.jobs.worker import ensure_worker; print("start: job worker pid %(pid)s" % ensure_worker())' >&2 \
+    || echo "start: could not start the job worker; the app starts one on first use" >&2
+fi
 exec "$@"

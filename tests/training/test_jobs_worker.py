@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,20 @@ def test_a_run_queued_with_no_app_is_trained_and_evaluated_by_the_worker(env, mo
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0  # a clean stop on SIGTERM
         kill_leftovers()
+
+
+def test_the_start_script_starts_a_worker_beside_the_app(env):
+    from core.config import REPO_ROOT
+
+    base = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "AFFECTLAB_PERSIST_DIR": str(env / "nothing")}
+    script = str(REPO_ROOT / "scripts" / "start.sh")
+    subprocess.run([script, "true"], env=base, check=True, capture_output=True)
+    assert worker_identity() is None  # only beside the app (or when asked)
+    try:
+        out = subprocess.run([script, "true"], env={**base, "AFFECTLAB_START_WORKER": "1"}, check=True,
+                             capture_output=True, text=True)
+        assert "start: job worker pid" in out.stderr
+        assert wait_for_worker(timeout_s=60).cmdline[-2:] == ["worker", "--if-idle"]
+    finally:
+        assert stop_worker(timeout_s=10)
