@@ -16,15 +16,16 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from core.live import capture_to_dataset, model_choices
+from core.live import capture_to_dataset
 from core.overlay import draw_overlays, emotion_text, stress_text, va_text
 from ui.data import datasets
+from ui.models import model_select_ui
+from ui.models import predictor as load_model
 from ui.text import md
 from ui.webrtc import (
     IceConfigError,
     apply_patches,
     ice_configuration,
-    live_predictor,
     live_processor,
     live_results_ui,
     live_streamer,
@@ -41,18 +42,18 @@ except IceConfigError as exc:
     st.error(f"{exc}. Using no ICE servers (localhost / LAN only).")
     rtc = {"iceServers": []}
 
-models = model_choices()
 left, right = st.columns([3, 2])
 with right:
-    choice = st.selectbox("Model", list(models), key="live_model")
+    entry = model_select_ui(key="live_model", where=st)  # the default, trained runs, exports
     try:
-        predictor = live_predictor(models[choice])
+        predictor = load_model(entry, warm=True)
     except Exception as exc:
-        st.error(f"Could not load the model: {exc}")
+        st.error(f"Could not load the model: {md(exc)}")
         st.stop()
     smoothing = smoothing_ui()
     overlays = overlay_options_ui()
 processor = live_processor(predictor)
+# every script run, also while streaming: the frame thread picks the new settings on its next frame
 processor.configure(predictor=predictor, smoothing=smoothing, overlays=overlays)
 with left:
     ctx = live_streamer("live", processor, rtc)

@@ -5,7 +5,7 @@ letterboxed to 640x480. Configurations, each through core.live.LiveProcessor.pro
 Live page's WebRTC callback runs: predict_frame on the short range, whose canonical crop feeds
 both the model and capture -> smoothing -> overlays):
 
-  live (default)  the Live page's predictor: core.inference.default_predictor(backend="auto",
+  live (default)  the Live page's predictor: core.catalog.load_predictor("default", backend="auto",
                   threads=1) = ONNX Runtime, 1 intra-op thread, BlazeFace, with the face mesh
   live, no mesh   the same model and detector, Predictor(with_landmarks=False)
   naive baseline  torch eager model per frame (1 torch thread: with 2 it is ~3x slower on this
@@ -77,11 +77,12 @@ def build(checkpoint: Path) -> dict:
     """name -> LiveProcessor factory arguments (predictor), as described in the module doc."""
     import torch
 
+    from core.catalog import load_predictor
     from core.faces import FacePipeline
-    from core.inference import Predictor, default_predictor
+    from core.inference import Predictor
 
     torch.set_num_threads(1)  # the naive baseline's torch (ONNX Runtime has its own setting)
-    live = default_predictor(backend="auto", threads=1)
+    live = load_predictor("default", backend="auto", threads=1, shared=True)
     assert live.backend == "onnx", live
     no_mesh = Predictor(checkpoint, backend="onnx", threads=1, with_landmarks=False)
     naive = Predictor(checkpoint, backend="torch", pipeline=FacePipeline(

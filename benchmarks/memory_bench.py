@@ -1,6 +1,6 @@
 """Peak memory (RSS high-water mark, VmHWM) of the app's parts.
 
-  live processor   a process that loads the Live page's predictor (default_predictor, ONNX
+  live processor   a process that loads the Live page's predictor (core.catalog.load_predictor, ONNX
                    Runtime + BlazeFace + mesh) and runs core.live.LiveProcessor over --frames
                    real 640x480 frames: the work the Streamlit server does per viewer
   streamlit idle   `streamlit run app.py` headless on a free loopback port, after its health
@@ -46,11 +46,11 @@ def child_live(frames: int) -> None:
     quiet_native_logs()
     with tempfile.TemporaryDirectory() as tmp:
         isolate(Path(tmp))
-        from core.inference import default_predictor
+        from core.catalog import load_predictor
         from core.live import LiveProcessor
 
         before = status_mib()
-        proc = LiveProcessor(default_predictor(backend="auto", threads=1))
+        proc = LiveProcessor(load_predictor("default", threads=1, shared=True))
         pool = real_frames(max(1, frames // 2))
         loaded = status_mib()
         for i in range(frames):

@@ -101,15 +101,18 @@ def run_entries() -> list[ModelEntry]:
 
 
 def file_entries() -> list[ModelEntry]:
-    """ONNX and (recorded) TorchScript files under the models dir, by path."""
-    from core.inference.backends import artifact_kind
+    """ONNX and (recorded) TorchScript files under the models dir, by path; the default's own
+    exports are the default entry."""
+    from core.inference.backends import artifact_kind, export_path
+    from core.model.default_model import default_checkpoint_path
 
     root = get_settings().models_dir
     if not root.is_dir():
         return []
+    default = {export_path(default_checkpoint_path(), fmt) for fmt in ("onnx", "torchscript")}
     out = []
     for path in sorted(p for pattern in ("*.onnx", "*.ts.pt") for p in root.rglob(pattern)):
-        if path.name.startswith(".") or not path.is_file():
+        if path.name.startswith(".") or not path.is_file() or path in default:
             continue
         kind = artifact_kind(path)
         if kind == "torchscript" and not _recorded(path):
@@ -216,6 +219,29 @@ def _path_entry(path: Path) -> ModelEntry:
         return _file_entry(path, kind, entry_id)
     run = _run_of(path)
     return ModelEntry(entry_id, path.name, "checkpoint", path, run_id=run)
+
+
+def describe_model(entry: ModelEntry) -> dict[str, Any]:
+    """What the Models page shows: {"config": ModelConfig, "flags", "metrics" (scalars of the
+    validation metrics), "checkpoint": the file exports are made from, or None for an export
+    whose checkpoint is gone}. Converts the default on first use."""
+    from core.inference.card import config_from_card, read_card
+    from core.inference.prediction import head_flags
+    from core.model.checkpoint import load_checkpoint
+    from core.model.convert_fer import ensure_default_model
+
+    if entry.kind in ("onnx", "torchscript"):
+        card = read_card(entry.path) or {}
+        config, metrics = config_from_card(card), card.get("metrics") or {}
+        stored = Path(card.get("checkpoint", {}).get("path") or "")
+        checkpoint = stored if stored.is_absolute() and stored.is_file() else None
+    else:
+        checkpoint = ensure_default_model() if entry.kind == "default" else entry.path
+        _, config, meta = load_checkpoint(checkpoint)
+        metrics = meta.get("metrics") or {}
+    val = entry.metrics.get("val") or metrics.get("val") or metrics
+    return {"config": config, "flags": head_flags(config), "checkpoint": checkpoint,
+            "metrics": {k: v for k, v in val.items() if not isinstance(v, (list, dict))}}
 
 
 # -- loading ---------------------------------------------------------------------------------

@@ -177,3 +177,45 @@ def ensure_exported(checkpoint: str | Path, fmt: str = "onnx") -> Path:
     if not export_is_current(checkpoint, path):
         export_model(checkpoint, fmt)
     return path
+
+
+def export_in_subprocess(checkpoint: str | Path, fmt: str = "onnx", *, timeout: float = 900
+                         ) -> dict[str, Any]:
+    """ensure_exported in a fresh Python process (`python -m core.export_model CHECKPOINT FMT`),
+    for long-running servers: torch.export's compile caches, worker threads and ~1 GB of peak
+    memory stay out of the process that serves the Live page. Returns export_model's result
+    ({"path", "card", "parity", ...}); ValueError with the child's last error line on failure."""
+    import subprocess
+    import sys
+
+    from core.config import REPO_ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "core.export_model", str(checkpoint), fmt],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        raise ValueError(lines[-1] if lines else f"export exited with {proc.returncode}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _main(argv: list[str]) -> int:
+    """`python -m core.export_model CHECKPOINT [onnx|torchscript]`: one JSON line on stdout."""
+    import sys
+
+    checkpoint, fmt = Path(argv[0]), (argv[1] if len(argv) > 1 else "onnx")
+    try:
+        path = export_path(checkpoint, fmt)
+        result = (export_model(checkpoint, fmt) if not export_is_current(checkpoint, path)
+                  else {"checkpoint": str(checkpoint), "format": fmt, "path": str(path),
+                        "card": str(card_path(path)), "bytes": path.stat().st_size, "current": True})
+    except (ValueError, OSError, RuntimeError) as exc:
+        print(f"export failed: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

@@ -235,12 +235,6 @@ def _write_count(path: Path, count: int) -> None:
     os.replace(tmp, path)
 
 
-def model_choices() -> dict[str, str | None]:
-    """Models the Live page offers, label -> checkpoint path (None = the pretrained default).
-    Trained runs will be added here."""
-    return {"Pretrained FER mini-Xception (default)": None}
-
-
 def capture_to_dataset(dataset: str, snapshot: LiveSnapshot, *, source: str = "live") -> dict[str, Any]:
     """Store the snapshot's first face as an unlabelled sample of dataset (created if new).
 

@@ -14,6 +14,7 @@ from core.inference.backends import (
     artifact_kind,
     export_is_current,
     export_path,
+    export_stem,
     load_torchscript,
     onnxruntime_available,
 )
@@ -90,9 +91,9 @@ class Predictor:
 
     @property
     def model_version(self) -> str:
-        """Checkpoint file stem and the first 12 hex digits of its sha256."""
-        stem = (self.checkpoint or self.path).name.split(".")[0]
-        return f"{stem}@{self._sha[:12]}"
+        """The checkpoint's name per run ("run-3" for models/run-3/best.pt, else the file stem) and
+        the first 12 hex digits of its sha256."""
+        return f"{export_stem(self.checkpoint or self.path).split('.')[0]}@{self._sha[:12]}"
 
     @property
     def pipeline(self):

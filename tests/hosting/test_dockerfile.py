@@ -158,10 +158,10 @@ PROBE = """
 import json, os
 from core.config import get_settings
 from core.demo import demo_exists
-from core.inference import default_predictor
+from core.catalog import load_predictor
 onnx = get_settings().models_dir / "fer_mini_xception.onnx"
 before = onnx.stat().st_mtime_ns
-p = default_predictor()
+p = load_predictor('default', shared=True)
 print(json.dumps({"data": os.environ.get("AFFECTLAB_DATA_DIR"), "db": os.environ.get("AFFECTLAB_DB_URL"),
                   "demo": demo_exists(), "backend": p.backend, "reexported": onnx.stat().st_mtime_ns != before,
                   "assets": len(list(get_settings().assets_dir.iterdir()))}))

@@ -1,5 +1,7 @@
-"""The one real-browser test: `streamlit run app.py`, headless Chromium with a fake webcam playing
-single_face.mp4, START on the Live page, frames through the server callback, STOP.
+"""Real-browser tests of the Live page: `streamlit run app.py`, headless Chromium with a fake webcam
+playing single_face.mp4, START, frames through the server's frame processor, STOP; and a model
+trained in the app (one epoch through the real training entry point) chosen on the page, streamed
+through, with the overlays switched off mid-stream.
 
 Needs Debian's chromium and ffmpeg (apt-get install -y chromium ffmpeg) and the playwright
 package (never `playwright install`). Without them it fails when CI=true and skips loudly
@@ -17,7 +19,9 @@ import time
 import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,18 +108,54 @@ def _browser_tools() -> None:
     require_browser_tools()
 
 
+# one epoch of a scratch mini-Xception on 32 generated faces, through the training entry point
+TRAIN_TINY = """
+import json, sys
+from pathlib import Path
+from tests.training.tiny import import_tiny, tiny_config
+from training.loop import train
+result = train(tiny_config(import_tiny(Path(sys.argv[1]), n=32), epochs=1))
+print(json.dumps({k: result[k] for k in ("run_id", "status", "checkpoint")}))
+"""
+
+
 @pytest.fixture
-def server(live_data_dir, tmp_path) -> Iterator[dict]:
-    """`streamlit run app.py` on a free loopback port in test mode, with a seeded temp store."""
+def server_env(live_data_dir, tmp_path) -> dict[str, str]:
+    """Test-mode environment with a seeded temp store and this test's own models dir (holding a
+    copy of the converted default and its ONNX export)."""
     cached_asset("single_face.mp4")
-    db = tmp_path / "live.db"
+    models = tmp_path / "models"
+    models.mkdir()
+    for f in (live_data_dir / "models").glob("fer_mini_xception.*"):
+        shutil.copy2(f, models / f.name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AFFECTLAB_")}
     env.update(AFFECTLAB_E2E="1", AFFECTLAB_E2E_FRAME_COUNTER=str(tmp_path / "frames.txt"),
-               AFFECTLAB_DATA_DIR=str(live_data_dir), AFFECTLAB_DB_URL=f"sqlite:///{db}",
+               AFFECTLAB_DATA_DIR=str(live_data_dir), AFFECTLAB_MODELS_DIR=str(models),
+               AFFECTLAB_DB_URL=f"sqlite:///{tmp_path / 'live.db'}",
                AFFECTLAB_ASSETS_DIR=str(ASSETS), HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
     seed = ("from core.store.db import write_session\nfrom tests.store.seed import seed_samples\n"
             "with write_session() as s, s.begin():\n    seed_samples(s, 4, dataset='demo')\n")
     subprocess.run([sys.executable, "-c", seed], cwd=REPO_ROOT, env=env, check=True)  # no demo build
+    return env
+
+
+@pytest.fixture
+def trained_run(server_env, tmp_path) -> dict:
+    """A run trained in this store before the server starts: {"run_id", "status", "checkpoint"}."""
+    import json
+
+    out = subprocess.run([sys.executable, "-c", TRAIN_TINY, str(tmp_path / "tiny")], cwd=REPO_ROOT,
+                         env=server_env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = json.loads(out.stdout.strip().splitlines()[-1])
+    assert run["status"] == "succeeded" and Path(run["checkpoint"]).is_relative_to(tmp_path / "models"), run
+    return run
+
+
+@pytest.fixture
+def server(server_env, tmp_path) -> Iterator[dict]:
+    """`streamlit run app.py` on a free loopback port in test mode (see server_env)."""
+    env = server_env
     port, log = free_port(), tmp_path / "server.log"
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address=127.0.0.1",
            f"--server.port={port}", "--server.headless=true", "--browser.gatherUsageStats=false",
@@ -162,69 +202,125 @@ def chromium_args(y4m: Path) -> list[str]:
             f"--disable-features={PLAYWRIGHT_DISABLED},WebRtcHideLocalIpsWithMdns"]
 
 
-def test_live_page_streams_the_fake_camera_through_the_model(server, fake_camera):
+@contextmanager
+def live_page(server: dict, y4m: Path, console: list[str]) -> Iterator[Any]:
+    """A fresh Chromium profile on the app, navigated to the Live page; a failure screenshot is
+    saved when the body fails."""
     from playwright.sync_api import sync_playwright
 
-    tmp, counter, log = server["tmp"], server["counter"], server["log"]
+    tmp = server["tmp"]
     home = tmp / "home"
     browser_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home),
                    "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
                    "XDG_RUNTIME_DIR": str(home / "run")}
     (home / "run").mkdir(parents=True, exist_ok=True)
-    shot = tmp / "live.png"
-    console: list[str] = []
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(tmp / "profile"), executable_path=str(CHROMIUM), headless=True,
-            args=chromium_args(fake_camera), env=browser_env, permissions=["camera"],
+            args=chromium_args(y4m), env=browser_env, permissions=["camera"],
             viewport={"width": 1400, "height": 1100})
+        page = context.new_page()
         try:
-            page = context.new_page()
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
             # Open the app and follow its navigation (a deep link as the first visit of a fresh
             # server would run pages/live.py by Streamlit's legacy pages/ discovery, not app.py).
             # Wait for app.py's own navigation ("Live"; the legacy one says "live") before clicking.
             page.goto(server["url"], wait_until="domcontentloaded")
             page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Live", exact=True).click()
-            frame = page.frame_locator(IFRAME)
-            start = frame.get_by_role("button", name=START)
-            start.wait_for(timeout=45_000)  # the page loads the model first
-            started = time.monotonic()
-            start.click()
-            # ~3-4 s on an idle 2-core machine; the margin is for machines shared with other jobs
-            wait_for(lambda: frames(counter) >= 30, 45, ">= 30 frames in the server callback", log=log)
-            to_30 = time.monotonic() - started
-
-            def results_shown() -> str | None:
-                text = page.locator("body").inner_text()
-                rates = RATES.search(text)
-                return text if EMOTION.search(text) and rates and float(rates[1]) > 0 else None
-
-            text = wait_for(results_shown, 15, "prediction text from the callback on the page", log=log)
-            assert "V/A (prior)" in text and "Stress (prior)" in text, text
-            fps, latency = (float(v) for v in RATES.search(text).groups())
-
-            video = frame.locator("video").first
-            probe = video.evaluate(PIXEL_PROBE)
-            time.sleep(0.5)
-            later = video.evaluate(PIXEL_PROBE)
-            assert probe["width"] >= 320 and not later["paused"] and later["time"] > probe["time"], later
-            assert max(probe["accent"], later["accent"]) > 300, (probe, later)  # the overlay is drawn
-            page.screenshot(path=str(shot), full_page=True)
-
-            frame.get_by_role("button", name=STOP).click()
-            frame.get_by_role("button", name=START).wait_for(timeout=10_000)
-            time.sleep(1.5)  # frames already in flight finish
-            stopped_at = frames(counter)
-            time.sleep(2.0)
-            assert frames(counter) == stopped_at, "frames still reach the callback after STOP"
+            yield page
         except BaseException:
             page.screenshot(path=str(tmp / "failure.png"), full_page=True)
-            print(f"\nfailure screenshot: {tmp / 'failure.png'}\nserver log: {log}")
+            print(f"\nfailure screenshot: {tmp / 'failure.png'}\nserver log: {server['log']}")
             raise
         finally:
             (tmp / "console.log").write_text("\n".join(console))
             context.close()
+
+
+def results_shown(page) -> str | None:
+    """The page text once it shows a prediction and a non-zero frame rate from the stream."""
+    text = page.locator("body").inner_text()
+    rates = RATES.search(text)
+    return text if EMOTION.search(text) and rates and float(rates[1]) > 0 else None
+
+
+def accent_pixels(frame, settle: float = 0.5) -> tuple[dict, dict]:
+    """Two pixel probes of the streamed <video>, settle seconds apart."""
+    video = frame.locator("video").first
+    probe = video.evaluate(PIXEL_PROBE)
+    time.sleep(settle)
+    return probe, video.evaluate(PIXEL_PROBE)
+
+
+def test_live_page_streams_the_fake_camera_through_the_model(server, fake_camera):
+    tmp, counter, log = server["tmp"], server["counter"], server["log"]
+    shot = tmp / "live.png"
+    console: list[str] = []
+    with live_page(server, fake_camera, console) as page:
+        frame = page.frame_locator(IFRAME)
+        start = frame.get_by_role("button", name=START)
+        start.wait_for(timeout=45_000)  # the page loads the model first
+        started = time.monotonic()
+        start.click()
+        # ~3-4 s on an idle 2-core machine; the margin is for machines shared with other jobs
+        wait_for(lambda: frames(counter) >= 30, 45, ">= 30 frames in the server callback", log=log)
+        to_30 = time.monotonic() - started
+        text = wait_for(lambda: results_shown(page), 15, "prediction text from the callback on the page",
+                        log=log)
+        assert "V/A (prior)" in text and "Stress (prior)" in text, text
+        fps, latency = (float(v) for v in RATES.search(text).groups())
+
+        probe, later = accent_pixels(frame)
+        assert probe["width"] >= 320 and not later["paused"] and later["time"] > probe["time"], later
+        assert max(probe["accent"], later["accent"]) > 300, (probe, later)  # the overlay is drawn
+        page.screenshot(path=str(shot), full_page=True)
+
+        frame.get_by_role("button", name=STOP).click()
+        frame.get_by_role("button", name=START).wait_for(timeout=10_000)
+        time.sleep(1.5)  # frames already in flight finish
+        stopped_at = frames(counter)
+        time.sleep(2.0)
+        assert frames(counter) == stopped_at, "frames still reach the callback after STOP"
     print(f"\nlive browser test: 30 frames {to_30:.1f} s after START; page showed {fps:.1f} fps, "
           f"{latency:.1f} ms latency; {stopped_at} frames in all; accent pixels {later['accent']}"
           f"\nscreenshot: {shot}\nserver log: {log}")
+
+
+def test_a_run_trained_in_the_app_streams_and_toggles_apply_mid_stream(trained_run, server, fake_camera):
+    """The Live page offers the run, the stream goes through it (its trained V/A and stress heads:
+    no "(prior)"), and switching every overlay off while streaming clears them from the video."""
+    tmp, counter, log = server["tmp"], server["counter"], server["log"]
+    label = f"run {trained_run['run_id']}: "
+    console: list[str] = []
+    with live_page(server, fake_camera, console) as page:
+        frame = page.frame_locator(IFRAME)
+        frame.get_by_role("button", name=START).wait_for(timeout=45_000)
+        select = page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").first
+        select.click()
+        page.get_by_role("option", name=re.compile("^" + re.escape(label))).click()
+        wait_for(lambda: label in select.inner_text(), 30, "the trained run chosen", log=log)
+        start = frame.get_by_role("button", name=START)
+        start.wait_for(timeout=45_000)
+        start.click()
+        wait_for(lambda: frames(counter) >= 30, 45, ">= 30 frames in the server callback", log=log)
+
+        def through_the_run() -> str | None:
+            text = results_shown(page)
+            return text if text and f"model run-{trained_run['run_id']}@" in text else None
+
+        text = wait_for(through_the_run, 20, "results of the trained run on the page", log=log)
+        assert "(prior)" not in text.split(" · model ")[0], text  # trained V/A and stress heads
+        assert max(p["accent"] for p in accent_pixels(frame)) > 300  # overlays drawn
+        page.screenshot(path=str(tmp / "trained_on.png"), full_page=True)
+
+        switched = time.monotonic()
+        for name in ("Face box", "Emotion label", "V/A circumplex", "Stress gauge"):
+            page.get_by_text(name, exact=True).click()
+        cleared = wait_for(lambda: (lambda a, b: (a, b) if max(a["accent"], b["accent"]) < 30 else None)(
+            *accent_pixels(frame, 0.3)), 20, "the overlays to disappear from the streamed video", log=log)
+        took = time.monotonic() - switched
+        page.screenshot(path=str(tmp / "trained_off.png"), full_page=True)
+        assert not cleared[1]["paused"] and frames(counter) > 30
+        frame.get_by_role("button", name=STOP).click()
+    print(f"\ntrained run {trained_run['run_id']} streamed; overlays cleared {took:.1f} s after "
+          f"the toggles (4 clicks); server log: {log}")

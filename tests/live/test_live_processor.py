@@ -18,7 +18,6 @@ from core.live import (
     LiveSnapshot,
     Smoother,
     capture_to_dataset,
-    model_choices,
 )
 from core.overlay import ACCENT, OverlayOptions
 from tests.live.common import CLASSES, face
@@ -170,10 +169,6 @@ def test_configure_switches_smoothing_and_overlays():
     assert proc.smoother is kept  # same strength: tracks survive a page rerun
     proc.configure(smoothing=0.0)
     assert proc.smoother is None
-
-
-def test_model_choices_offer_the_default():
-    assert None in model_choices().values()
 
 
 def test_core_live_never_imports_streamlit():
