@@ -24,8 +24,12 @@ def resolve_inside(root: Path, name: str, *, cache: dict | None = None) -> Path:
     cache: a dict kept for one import, so each folder is resolved once (bulk CSV imports)."""
     if not name or "\x00" in name:
         raise UnsafePathError("empty path" if not name else "path contains a NUL byte")
-    rel = Path(name.replace("\\", "/"))
-    if rel.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+    # a backslash (or a colon) is a legal character of a Linux file name: when such a file
+    # exists, it is that file; otherwise a backslash is a Windows separator (imgs\\a.png)
+    literal = ("\\" in name or ":" in name) and not name.startswith("/") and os.path.lexists(root / name)
+    rel = Path(name if literal else name.replace("\\", "/"))
+    windows_absolute = name.startswith("\\") or (len(name) > 1 and name[1] == ":")
+    if rel.is_absolute() or name.startswith("/") or (windows_absolute and not literal):
         raise UnsafePathError(f"absolute path {name!r} is not allowed; use a path relative to {root}")
     if ".." in rel.parts:
         raise UnsafePathError(f"path {name!r} climbs out of the import folder with '..'")
