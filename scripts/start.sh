@@ -6,8 +6,9 @@
 # $AFFECTLAB_PERSIST_DIR (default /data) is a writable directory, the store lives there:
 #   AFFECTLAB_DB_URL=sqlite:///$AFFECTLAB_PERSIST_DIR/annotations.db
 #   AFFECTLAB_DATA_DIR=$AFFECTLAB_PERSIST_DIR/affectlab
+#   AFFECTLAB_MODELS_DIR=$AFFECTLAB_PERSIST_DIR/affectlab/models  (checkpoints, exports, cards)
 # and on first start (no annotations.db there yet) the demo data and default model prepared at
-# build time (./data, ./annotations.db) are copied in, so nothing is fetched again. Otherwise
+# build time (./data, ./models, ./annotations.db) are copied in, so nothing is fetched again. Otherwise
 # the app uses the image's own data dir (lost when the container is replaced). An explicit
 # AFFECTLAB_DB_URL or AFFECTLAB_DATA_DIR (e.g. a PostgreSQL URL as a Space secret) always wins.
 set -euo pipefail
@@ -19,6 +20,7 @@ seed() {  # seed DIR: copy the image's data dir and a consistent copy of its SQL
   echo "start: seeding $1 with the demo data prepared in the image" >&2
   mkdir -p "$data"
   if [[ -d data ]]; then cp -R data/. "$data/"; fi
+  if [[ -d models ]]; then mkdir -p "$data/models" && cp -R models/. "$data/models/"; fi
   if [[ -f annotations.db ]]; then
     # sqlite3's backup API: safe with the WAL file; the DB is renamed into place last, so an
     # interrupted seed is simply redone on the next start
@@ -32,6 +34,7 @@ if [[ -z ${AFFECTLAB_DB_URL:-} && -z ${AFFECTLAB_DATA_DIR:-} && -d $persist && -
   [[ -e $persist/annotations.db ]] || seed "$persist"
   export AFFECTLAB_DB_URL="sqlite:///$persist/annotations.db"
   export AFFECTLAB_DATA_DIR="$persist/affectlab"
+  export AFFECTLAB_MODELS_DIR=${AFFECTLAB_MODELS_DIR:-$persist/affectlab/models}
   echo "start: data in $persist (persistent)" >&2
 else
   db=${AFFECTLAB_DB_URL:+the URL in AFFECTLAB_DB_URL}  # never print the URL: it may hold a password
