@@ -7,7 +7,17 @@ import streamlit as st
 
 from core.store.datasets import list_datasets
 from core.store.db import read_session
-from core.store.queries import dataset_stats
+from core.store.queries import (
+    count_samples,
+    dataset_stats,
+    list_annotators,
+    page_samples,
+    recent_edits,
+    recent_runs,
+)
+from core.store.review import ReviewSource, review_summary
+from core.store.review import review_sources as _review_sources
+from core.store.samples import sample_points
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -24,29 +34,47 @@ def stats(dataset_id: int) -> dict[str, Any]:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def annotators() -> list[dict[str, Any]]:
-    from sqlalchemy import select
-
-    from core.store.models import Annotator
-
     with read_session() as s:
-        return [{"id": a.id, "name": a.name} for a in s.scalars(select(Annotator).order_by(Annotator.name))]
+        return list_annotators(s)
 
 
 @st.cache_data(ttl=5, show_spinner=False)
 def page(flt_key: str, _flt: Any, after_id: int | None, limit: int) -> list[dict[str, Any]]:
     """One page of samples as plain dicts (cached per filter + cursor for a few seconds)."""
-    from core.store.queries import page_samples
-
     with read_session() as s:
         return [sample_dict(x) for x in page_samples(s, _flt, limit=limit, after_id=after_id)]
 
 
 @st.cache_data(ttl=5, show_spinner=False)
 def count(flt_key: str, _flt: Any, cap: int) -> int:
-    from core.store.queries import count_samples
-
     with read_session() as s:
         return count_samples(s, _flt, cap=cap)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def va_points(flt_key: str, _where: list[Any]) -> list[tuple]:
+    """(id, valence, arousal, emotion) of labelled samples matching the filter (cached per key)."""
+    with read_session() as s:
+        return sample_points(s, _where)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def edits_and_runs(limit: int = 10) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    with read_session() as s:
+        return recent_edits(s, limit=limit), recent_runs(s, limit=limit)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def review_sources() -> list[ReviewSource]:
+    with read_session() as s:
+        return _review_sources(s)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def review_data(source: ReviewSource, split: str | None) -> dict[str, Any]:
+    """core.store.review.review_summary, cached."""
+    with read_session() as s:
+        return review_summary(s, source, split=split)
 
 
 def sample_dict(x: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.store.db import read_session
+from core.store.labels import HistoryEntry
 from core.store.samples import sample_detail
 from core.viz import bgr_to_rgb, crop_image, draw_face, source_frame
 from ui.text import md
@@ -17,13 +18,23 @@ def _fmt(values: dict | None) -> str:
     return ", ".join(parts) or "(cleared)"
 
 
+def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
+    """One table row per annotation; an undo row says which edit it undid (it carries no values)."""
+    return [{"when": h.created_at.strftime("%Y-%m-%d %H:%M:%S"), "who": h.annotator or h.source,
+             "source": h.source,
+             "before": "—" if getattr(h, "undoes_id", None) else _fmt(h.before),
+             "after": f"undo of #{h.undoes_id}" if getattr(h, "undoes_id", None) else _fmt(h.after),
+             "note": h.note} for h in history]
+
+
 def sample_detail_ui(sample_id: int) -> bool:
-    """Draw the detail of one sample; returns True when "relabel" was pressed."""
+    """Draw the detail of one sample; returns True when "relabel" was pressed. LookupError when
+    the sample does not exist."""
     with read_session() as s:
         d = sample_detail(s, sample_id)
     smp = d.sample
     st.subheader(f"Sample #{smp.id}")
-    c1, c2, c3 = st.columns([1, 2, 2])
+    c1, c2 = st.columns([1, 2])
     with c1:
         st.image(bgr_to_rgb(crop_image(smp.crop_path)), caption="aligned crop", width="stretch")
         st.write(f"split **{md(smp.split or '—')}** · subject **{md(smp.subject or '—')}** · quality "
@@ -39,21 +50,20 @@ def sample_detail_ui(sample_id: int) -> bool:
             st.image(bgr_to_rgb(drawn), caption=f"{md(d.media.original_name)}{where}", width="stretch")
         else:
             st.caption(f"source: {md(smp.source_path or 'unknown')} (no source frame stored)")
-    with c3:
-        st.markdown("**Label history** (newest first)")
-        st.dataframe([{"when": h.created_at.strftime("%Y-%m-%d %H:%M:%S"), "who": h.annotator or h.source,
-                       "source": h.source, "before": _fmt(h.before), "after": _fmt(h.after),
-                       "note": h.note} for h in d.history], hide_index=True, width="stretch")
-        if d.predictions:
-            st.markdown("**Predictions**")
-            st.dataframe([{"model": p.model_version, "emotion": p.emotion,
-                           "confidence": p.confidence, "valence": p.valence, "arousal": p.arousal,
-                           "stress": p.stress, "prior": ", ".join(k for k, v in (p.flags or {}).items()
-                                                                  if v == "prior")}
-                          for p in d.predictions], hide_index=True, width="stretch")
-        if d.features:
-            with st.expander("Features"):
-                for kind, values in d.features.items():
-                    st.caption(kind)
-                    st.json(values, expanded=False)
+    st.markdown("**Label history** (newest first)")
+    st.dataframe(history_rows(d.history), hide_index=True, width="stretch",
+                 column_config={"after": st.column_config.TextColumn(width="large"),
+                                "note": st.column_config.TextColumn(width="medium")})
+    if d.predictions:
+        st.markdown("**Predictions**")
+        st.dataframe([{"model": p.model_version, "emotion": p.emotion,
+                       "confidence": p.confidence, "valence": p.valence, "arousal": p.arousal,
+                       "stress": p.stress, "prior": ", ".join(k for k, v in (p.flags or {}).items()
+                                                              if v == "prior") or "—"}
+                      for p in d.predictions], hide_index=True, width="stretch")
+    if d.features:
+        with st.expander("Features"):
+            for kind, values in d.features.items():
+                st.caption(kind)
+                st.json(values, expanded=False)
     return relabel

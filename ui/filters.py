@@ -1,11 +1,13 @@
-"""Sidebar filters of the Browse page, returned as a core SampleFilter."""
+"""Browse filters: sidebar widgets and the V/A plot selection, returned as a core SampleFilter."""
 from __future__ import annotations
 
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.store.queries import SampleFilter
+from ui.charts import selected_ids, va_scatter_figure
 from ui.data import annotators
 
 SOURCES = ["human", "imported", "derived"]
@@ -36,3 +38,31 @@ def browse_filters_ui(ds: dict[str, Any], splits: list[str]) -> SampleFilter:
                         sources=sources or None, annotator_id=who["id"] if who else None,
                         valence=valence, arousal=arousal, quality=quality, has_prediction=has_pred,
                         disagreement=disagree, sample_ids=st.session_state.get("va_selection"))
+
+
+def clear_va_selection() -> None:
+    """Drop the V/A plot filter and the plot's own selection (the chart gets a new key, so the
+    selection it still holds cannot come back as a filter)."""
+    st.session_state.update(va_selection=None, va_seen=None, va_gen=st.session_state.get("va_gen", 0) + 1)
+
+
+def va_selection_ui(points: list[tuple]) -> None:
+    """The V/A scatter; selecting points sets the grid filter (st.session_state["va_selection"]),
+    clearing the plot's selection (double-click) drops it; either reruns the page body."""
+    gen = st.session_state.get("va_gen", 0)
+    event = st.plotly_chart(va_scatter_figure(points), key=f"va_scatter-{gen}", on_select="rerun",
+                            selection_mode=("box", "lasso", "points"))
+    picked = selected_ids(event) or None
+    seen = st.session_state.get("va_seen")
+    if picked == seen:
+        return
+    st.session_state["va_seen"] = picked
+    st.session_state["va_selection"] = picked
+    rerun_here()  # the filter above the plot changed
+
+
+def rerun_here() -> None:
+    """Rerun the running fragment when this is a fragment rerun, else the whole script
+    (st.rerun(scope="fragment") is refused while a fragment runs as part of a full run)."""
+    ctx = get_script_run_ctx()
+    st.rerun(scope="fragment" if ctx is not None and ctx.fragment_ids_this_run else "app")

@@ -1,11 +1,13 @@
 """A grid of face crops with captions; returns the sample the user opened."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from core.paths import data_file
+from core.config import get_settings
+from core.paths import PathRefused, confined
 from ui.text import md
 
 
@@ -18,17 +20,27 @@ def caption(s: dict[str, Any]) -> str:
     return f"#{s['id']} {label}{va}{pred}"
 
 
+def _crop_file(stored: str, root: Path) -> Path | None:
+    """core.paths.data_file with the data dir read once per grid, not once per image."""
+    try:
+        path = confined(stored, (root,))
+    except PathRefused:
+        return None
+    return path if path.is_file() else None
+
+
 def sample_grid_ui(samples: list[dict[str, Any]], *, columns: int = 8, key: str = "grid",
                    extra: callable = None) -> int | None:
     """Draw crops in rows of `columns`; returns the id whose "open" button was pressed."""
     opened = None
+    root = get_settings().data_dir
     for start in range(0, len(samples), columns):
         cols = st.columns(columns)
         for col, s in zip(cols, samples[start:start + columns]):
             with col:
-                path = data_file(s["crop_path"])  # None: missing, or a stored path leading outside
-                if path is not None:
-                    st.image(str(path), width="stretch")
+                path = _crop_file(s["crop_path"], root)  # None: missing, or leading outside
+                if path is not None:  # PNG as stored: no re-encoding per rerun
+                    st.image(str(path), width="stretch", output_format="PNG" if path.suffix == ".png" else "auto")
                 else:
                     st.warning("crop file missing")
                 st.caption(md(caption(s)) + (extra(s) if extra else ""))

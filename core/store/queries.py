@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from core.store.models import Sample
+from core.store.models import Annotation, Annotator, Dataset, Run, Sample
+
+FIELDS = ("emotion", "valence", "arousal", "stress")
 
 Range = tuple[float, float]
 
@@ -100,8 +102,8 @@ def dataset_stats(session: Session, dataset_id: int) -> dict[str, Any]:
     by_split: dict[str, int] = {}
     by_source: dict[str, int] = {}
     table: dict[str, dict[str, int]] = {}
-    coverage = dict.fromkeys(("emotion", "valence/arousal", "stress", "prediction"), 0)
-    total = flagged = 0
+    coverage = dict.fromkeys(("emotion", "valence/arousal", "stress"), 0)  # labels only
+    total = flagged = predicted = 0
     for split, emotion, source, n, n_va, n_stress, n_pred, n_flag in rows:
         split, emotion, source = split or "none", emotion or "none", source or "none"
         total += n
@@ -113,20 +115,44 @@ def dataset_stats(session: Session, dataset_id: int) -> dict[str, Any]:
         coverage["emotion"] += n if emotion != "none" else 0
         coverage["valence/arousal"] += n_va
         coverage["stress"] += n_stress
-        coverage["prediction"] += n_pred
+        predicted += n_pred
     return {"samples": total, "labelled": total - by_emotion.get("none", 0),
             "by_emotion": by_emotion, "by_split": by_split, "by_source": by_source,
-            "emotion_by_split": table, "flagged": flagged, "coverage": coverage}
+            "emotion_by_split": table, "flagged": flagged, "coverage": coverage,
+            "predicted": predicted}
 
 
 def recent_edits(session: Session, *, limit: int = 10) -> list[dict[str, Any]]:
-    """The newest human annotations: who, when, which sample, what."""
-    from core.store.models import Annotation, Annotator, Dataset
-
+    """The newest human annotations: who, when, which sample, what. An undo row says which
+    edit it undid and shows the values that are current again (those the undone edit replaced)."""
     rows = session.execute(
         select(Annotation, Annotator.name, Dataset.name).join(Annotator, Annotation.annotator_id == Annotator.id)
         .join(Sample, Sample.id == Annotation.sample_id).join(Dataset, Dataset.id == Sample.dataset_id)
         .where(Annotation.source == "human").order_by(Annotation.id.desc()).limit(limit)).all()
-    return [{"when": a.created_at, "who": who, "dataset": ds_name, "sample": a.sample_id,
-             "emotion": a.emotion, "valence": a.valence, "arousal": a.arousal, "stress": a.stress,
-             "note": a.note} for a, who, ds_name in rows]
+    undone = {a.undoes_id for a, _, _ in rows if a.undoes_id}
+    targets = {a.id: a for a in session.scalars(select(Annotation).where(Annotation.id.in_(undone)))}
+    before_ids = {t.supersedes_id for t in targets.values() if t.supersedes_id}
+    before = {a.id: a for a in session.scalars(select(Annotation).where(Annotation.id.in_(before_ids)))}
+    out = []
+    for a, who, ds_name in rows:
+        shown, action = a, "edit"
+        if a.undoes_id:
+            target = targets.get(a.undoes_id)
+            shown = before.get(target.supersedes_id) if target and target.supersedes_id else None
+            action = f"undo of #{a.undoes_id}" + ("" if shown else " (no earlier label)")
+        out.append({"when": a.created_at, "who": who, "dataset": ds_name, "sample": a.sample_id,
+                    "action": action, **{f: getattr(shown, f) if shown else None for f in FIELDS},
+                    "note": a.note})
+    return out
+
+
+def recent_runs(session: Session, *, limit: int = 10) -> list[dict[str, Any]]:
+    """The newest training runs: id, name, status, best score (None until one exists)."""
+    runs = session.scalars(select(Run).order_by(Run.id.desc()).limit(limit))
+    return [{"id": r.id, "name": r.name, "status": r.status,
+             "best score": ((r.metrics or {}).get("best") or {}).get("score")} for r in runs]
+
+
+def list_annotators(session: Session) -> list[dict[str, Any]]:
+    """Every annotator (id, name), by name."""
+    return [{"id": a.id, "name": a.name} for a in session.scalars(select(Annotator).order_by(Annotator.name))]
