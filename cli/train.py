@@ -10,22 +10,23 @@ from typing import Annotated, Any
 import typer
 
 from cli.verb import JsonOpt, Result, verb
+from training.config import CHOICES, INITS
 
 app = typer.Typer()
 
 # CLI flag -> (TrainConfig field, type, help) for the flags that map one to one (None = not given)
 FLAGS: dict[str, tuple[str, type, str]] = {
-    "--backbone": ("backbone", str, "mini_xception | resnet18 | mobilenet_v2"),
-    "--init": ("init", str, "auto | pretrained | scratch | PATH of a checkpoint"),
+    "--backbone": ("backbone", str, " | ".join(CHOICES["backbone"])),
+    "--init": ("init", str, " | ".join(INITS) + " | PATH of a checkpoint"),
     "--epochs": ("epochs", int, "number of epochs"),
     "--lr": ("lr", float, "learning rate"),
     "--batch-size": ("batch_size", int, "images per step (per process under torchrun)"),
-    "--optimizer": ("optimizer", str, "adam | adamw"),
+    "--optimizer": ("optimizer", str, " | ".join(CHOICES["optimizer"])),
     "--weight-decay": ("weight_decay", float, "weight decay"),
-    "--scheduler": ("scheduler", str, "plateau | cosine | none"),
+    "--scheduler": ("scheduler", str, " | ".join(CHOICES["scheduler"])),
     "--patience": ("patience", int, "early stopping patience in epochs (0 = off)"),
     "--label-smoothing": ("label_smoothing", float, "emotion label smoothing"),
-    "--va-loss": ("va_loss", str, "ccc | mse | both"),
+    "--va-loss": ("va_loss", str, " | ".join(CHOICES["va_loss"])),
     "--train-split": ("train_split", str, "split to train on"),
     "--val-split": ("val_split", str, "split to validate on"),
     "--max-samples": ("max_samples", int, "cap per split, for tiny runs"),
@@ -118,6 +119,8 @@ def train(
     no_augment: Annotated[bool, typer.Option("--no-augment", help="no flips/rotations/colour/crops")] = False,
     no_amp: Annotated[bool, typer.Option("--no-amp", help="full precision on CUDA")] = False,
     no_resume: Annotated[bool, typer.Option("--no-resume", help="restart a run from scratch")] = False,
+    queue: Annotated[bool, typer.Option(
+        "--queue", help="only queue the run: the job worker trains it (started if none runs)")] = False,
     json_out: JsonOpt = False,
     **flags: Any,
 ) -> Result:
@@ -131,6 +134,13 @@ def train(
                "class_balanced": class_balanced, "class_weights": class_weights,
                "uncertainty": uncertainty, "no_augment": no_augment, "no_amp": no_amp}
     config = config_from_options(options)
+    if queue:
+        from core.jobs.store import create_run
+        from core.jobs.worker import ensure_worker
+
+        if run_id is not None:
+            raise ValueError("--queue makes a new run; use `affectlab resume --run N` for an old one")
+        return {"run_id": create_run(config), "status": "queued", "worker_pid": ensure_worker()["pid"]}
     return train_summary(run_training(config, run_id=run_id, resume=not no_resume))
 
 

@@ -1,4 +1,4 @@
-"""Verbs of the job system: `worker` (the scheduler process) and `run-job` (one evaluate job).
+"""Verbs of the job system: `worker` (the scheduler), `jobs`, `cancel`, `resume`, `run-job`.
 
 `affectlab worker` starts queued training runs and evaluation jobs, detects crashed ones and
 enforces cancels, whether or not the app is open; one per store (a file lock). The app starts
@@ -52,3 +52,50 @@ def run_job(
     from training.jobrun import run_job as run
 
     return run(job_id)
+
+
+def _jobs_text(result: Result) -> str:
+    lines = [f"worker: {'pid ' + str(result['worker_pid']) if result['worker_pid'] else 'not running'}"]
+    for r in result["runs"]:
+        note = r["stop_reason"] or ((r["error"] or "").splitlines() or [""])[0][:100]
+        lines.append(f"run {r['id']:>4}  {r['status']:<10}  {r['name']}" + (f"  ({note})" if note else ""))
+    return "\n".join(lines)
+
+
+@verb(app, "jobs", text=_jobs_text, help="list training runs and whether the worker runs")
+def jobs(
+    limit: Annotated[int, typer.Option(help="newest runs to list")] = 20,
+    json_out: JsonOpt = False,
+) -> Result:
+    from core.jobs.store import list_runs
+    from core.jobs.worker import worker_identity
+
+    ident = worker_identity()
+    runs = [{k: r[k] for k in ("id", "name", "status", "stop_reason", "error", "created_at")}
+            for r in list_runs(limit=limit)]
+    return {"worker_pid": ident.pid if ident else None, "runs": runs}
+
+
+@verb(app, "cancel", help="cancel a queued or running training run")
+def cancel(
+    run: Annotated[int, typer.Option(help="Run id")],
+    json_out: JsonOpt = False,
+) -> Result:
+    from core.jobs.store import cancel as cancel_run
+
+    status = cancel_run(run)
+    if status is None:
+        raise LookupError(f"no run with id {run}")
+    return {"run_id": run, "status": str(status)}
+
+
+@verb(app, "resume", help="queue a failed or cancelled run again (it continues from its checkpoint)")
+def resume(
+    run: Annotated[int, typer.Option(help="Run id")],
+    json_out: JsonOpt = False,
+) -> Result:
+    from core.jobs.store import resume as resume_run
+    from core.jobs.worker import ensure_worker
+
+    resume_run(run)
+    return {"run_id": run, "status": "queued", "worker_pid": ensure_worker()["pid"]}

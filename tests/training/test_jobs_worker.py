@@ -16,7 +16,7 @@ from core.jobs.status import RunStatus
 from core.jobs.worker import ensure_worker, stop_worker, wait_for_worker, worker_identity
 from core.store.models import Job
 from tests.training.jobs_common import FAKE, events, get, kill_leftovers, new_run, wait, wait_status
-from tests.training.tiny import import_tiny, tiny_config
+from tests.training.tiny import import_tiny
 
 S = RunStatus
 FAKE_WORKER = ("from core.jobs.worker import run_worker; from core.jobs.scheduler import Scheduler; "
@@ -111,15 +111,22 @@ def test_ensure_worker_starts_one_worker_through_the_cli(env):
 
 @pytest.mark.slow
 def test_a_run_queued_with_no_app_is_trained_and_evaluated_by_the_worker(env, monkeypatch):
-    """Real training (1 epoch on generated crops) and an evaluation job, through `python -m core
-    worker`, `train --run-id` and `run-job --job-id`, with no page open."""
+    """Real training (1 epoch on generated crops) queued by `train --queue` and an evaluation
+    job, run by `python -m core worker` (`train --run-id`, `run-job --job-id`), no page open."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     import_tiny(env, 32)
-    run_id = store.create_run(tiny_config(epochs=1))
     log = open(env / "worker.log", "wb")
     worker = subprocess.Popen([sys.executable, "-m", "core", "worker", "--poll", "0.5"],
                               stdout=log, stderr=subprocess.STDOUT)
     try:
+        wait_for_worker(timeout_s=60)
+        queued = subprocess.run(
+            [sys.executable, "-m", "core", "train", "--dataset", "tiny", "--init", "scratch",
+             "--epochs", "1", "--batch-size", "16", "--scheduler", "none", "--no-augment",
+             "--device", "cpu", "--queue", "--json"], capture_output=True, text=True, timeout=120)
+        out = json.loads(queued.stdout)
+        assert out["ok"] and out["status"] == "queued" and out["worker_pid"] == worker.pid, queued.stderr
+        run_id = out["run_id"]
         run = wait_status(run_id, S.SUCCEEDED, S.FAILED, timeout=240)
         assert run.status == S.SUCCEEDED, (run.error, store.tail_log(run_id, 30))
         assert len(run.metrics["history"]) == 1 and run.checkpoint_path
@@ -128,6 +135,9 @@ def test_a_run_queued_with_no_app_is_trained_and_evaluated_by_the_worker(env, mo
         assert job.status == S.SUCCEEDED, (job.error, store.tail_log(job_id, 30, table=Job))
         assert job.result["n"] == 8 and job.result["stored"] == 8  # a quarter of 32 is val
         assert get(run_id).metrics["eval"]["val"]["n"] == 8
+        listed = subprocess.run([sys.executable, "-m", "core", "jobs", "--json"], capture_output=True,
+                                text=True, timeout=60)
+        assert json.loads(listed.stdout)["runs"][0]["status"] == "succeeded"
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0  # a clean stop on SIGTERM
@@ -149,3 +159,15 @@ def test_the_start_script_starts_a_worker_beside_the_app(env):
         assert wait_for_worker(timeout_s=60).cmdline[-2:] == ["worker", "--if-idle"]
     finally:
         assert stop_worker(timeout_s=10)
+
+
+def test_cancel_and_jobs_verbs(env):
+    run_id = new_run(epochs=1)
+    cli = [sys.executable, "-m", "core"]
+    out = subprocess.run([*cli, "cancel", "--run", str(run_id), "--json"], capture_output=True, text=True,
+                         timeout=60)
+    assert json.loads(out.stdout) == {"ok": True, "run_id": run_id, "status": "cancelled"}
+    missing = subprocess.run([*cli, "cancel", "--run", "99"], capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "no run with id 99" in missing.stderr
+    listed = subprocess.run([*cli, "jobs"], capture_output=True, text=True, timeout=60)
+    assert listed.stdout.splitlines() == ["worker: not running", f"run {run_id:>4}  cancelled   r"]
