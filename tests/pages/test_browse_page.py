@@ -59,3 +59,49 @@ def test_keyset_next_and_previous(app, seeded):
     assert _ids(at) == list(range(49, 71))
     at.button(key="prev").click().run()
     assert _ids(at)[0] == 1
+
+
+def _selection(*ids: int) -> dict:
+    """The plotly_chart state a lasso over these samples leaves (customdata = [sample id])."""
+    return {"selection": {"points": [{"x": 0.0, "y": 0.0, "customdata": [i], "point_index": k,
+                                      "curve_number": 0} for k, i in enumerate(ids)],
+                          "point_indices": list(range(len(ids))), "box": [], "lasso": [{"x": [], "y": []}]}}
+
+
+def test_va_lasso_filters_and_clear_plot_selection_clears_it(app):
+    at = app("browse", browse_tab="Valence / arousal")
+    at.session_state["va_scatter-0"] = _selection(3, 5)
+    at.run()
+    assert not at.exception, at.exception
+    assert "2 selected on the V/A plot" in at.caption[0].value
+    at.button(key="va_clear").click().run()  # the chart still holds its lasso: it must not come back
+    assert at.caption[0].value.startswith("40 samples match") and "selected" not in at.caption[0].value
+    at.run()
+    assert "selected" not in at.caption[0].value
+    at.session_state["browse_tab"] = "Faces"
+    at.run()
+    assert _ids(at) == list(range(1, 41))
+
+
+def test_va_selection_survives_a_tab_switch_and_filters_the_faces(app):
+    at = app("browse", browse_tab="Valence / arousal")
+    at.session_state["va_scatter-0"] = _selection(3, 5, 9)
+    at.run()
+    at.session_state["browse_tab"] = "Faces"
+    at.run()
+    assert _ids(at) == [3, 5, 9] and at.caption[0].value.startswith("3 samples match")
+    at.session_state["browse_tab"] = "Valence / arousal"
+    at.run()  # the redrawn chart has no selection of its own: the filter stays
+    assert "3 selected on the V/A plot" in at.caption[0].value
+
+
+def test_detail_dialog_steps_through_the_page(app):
+    at = app("browse")
+    at.button(key="browse-open-3").click().run()
+    assert "Sample #3" in [h.value for h in at.subheader]
+    at.button(key="detail_next").click().run()
+    assert "Sample #4" in [h.value for h in at.subheader]
+    at.button(key="detail_prev").click().run()
+    at.button(key="detail_prev").click().run()
+    assert "Sample #2" in [h.value for h in at.subheader]
+    assert any(c.value == "2 of 40 on this page" for c in at.caption)
