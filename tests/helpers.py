@@ -1,6 +1,8 @@
 """Small generated data for tests: images, AffectNet-style CSVs, OpenFace folders."""
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -50,3 +52,13 @@ def write_openface(root: Path, emotion: str, name: str, frames: int = 5, *, fail
     csv = folder / f"{name}.csv"
     csv.write_text("\n".join(rows) + "\n")
     return csv
+
+
+def wait_for(pred: Callable[[], object], timeout: float = 15.0, what: str = "condition",
+             poll_s: float = 0.05) -> object:
+    """pred()'s first truthy value, polled every poll_s; AssertionError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := pred()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(poll_s)
+    return value

@@ -18,7 +18,7 @@ from core.config import REPO_ROOT
 from core.ingest import import_path
 from core.store.db import dispose_all, read_session
 from core.store.models import Annotation, Dataset, Run, Sample
-from tests.helpers import write_affectnet_csv
+from tests.helpers import wait_for, write_affectnet_csv
 from tests.reliability import checks
 from tests.reliability.workers import seed_store
 
@@ -52,11 +52,7 @@ def _wait_line(proc: subprocess.Popen, prefix: str, timeout: float = 120.0) -> s
 
 
 def _wait(pred: Callable[[], object], timeout: float = 120.0, what: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    while not (value := pred()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-    return value
+    return wait_for(pred, timeout, what, poll_s=0.02)
 
 
 def _holds_write_lock(db: Path) -> bool:

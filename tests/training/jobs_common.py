@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from core.jobs.proc import ProcIdentity, terminate
@@ -11,6 +9,7 @@ from core.jobs.store import create_run
 from core.store.datasets import get_or_create_dataset
 from core.store.db import read_session, write_session
 from core.store.models import Job, Run
+from tests.helpers import wait_for
 
 FAKE = (sys.executable, str(Path(__file__).with_name("fake_worker.py")), "--run-id", "{id}")
 
@@ -27,12 +26,7 @@ def get(run_id: int, table=Run):
         return s.get(table, run_id)
 
 
-def wait(pred: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while not (value := pred()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return value
+wait = wait_for
 
 
 def wait_status(run_id: int, *statuses: str, timeout: float = 15.0, table=Run):
