@@ -98,7 +98,7 @@ def _problems(kind: str, source: str) -> list[str]:
                 out.append(f"{child.type} element")
             if child.type in ("text", "code_inline"):
                 text.append(child.content)
-    text = "".join(text)
+    text = "".join(text).replace("\u2060", "")  # md's invisible word joiners stop GFM autolinks
     for marker, piece in PIECES.items():
         if marker in text and piece not in text:
             out.append(f"{piece!r} does not show literally")
