@@ -77,12 +77,26 @@ def draw_box(frame: np.ndarray, pred: FacePrediction, *, thickness: int = 3) -> 
     return frame
 
 
-def draw_label(frame: np.ndarray, pred: FacePrediction, *, number: int | None = None) -> np.ndarray:
-    """"Happy 87%" above the box; "2: Happy 87%" when the face is numbered."""
+def label_text(pred: FacePrediction, number: int | None = None) -> str:
+    return emotion_text(pred) if number is None else f"{number}: {emotion_text(pred)}"
+
+
+def _label_origin(pred: FacePrediction) -> tuple[int, int]:
     box = _box(pred)
     x, y = (box[0], box[1] - 8) if box else (MARGIN, 24)
-    text = emotion_text(pred) if number is None else f"{number}: {emotion_text(pred)}"
-    _text(frame, text, (max(x, 2), max(y, 16)), scale=0.6, color=WHITE, bg=ACCENT)
+    return max(x, 2), max(y, 16)
+
+
+def label_box(pred: FacePrediction, number: int | None = None) -> Box:
+    """The area draw_label fills, as (x, y, w, h)."""
+    (tw, th), base = cv2.getTextSize(label_text(pred, number), FONT, 0.6, 1)
+    x, y = _label_origin(pred)
+    return x - 2, y - th - 3, tw + 4, th + 3 + base
+
+
+def draw_label(frame: np.ndarray, pred: FacePrediction, *, number: int | None = None) -> np.ndarray:
+    """"Happy 87%" above the box; "2: Happy 87%" when the face is numbered."""
+    _text(frame, label_text(pred, number), _label_origin(pred), scale=0.6, color=WHITE, bg=ACCENT)
     return frame
 
 
@@ -101,13 +115,17 @@ def overlap_area(a: Box, b: Box) -> int:
     return max(w, 0) * max(h, 0)
 
 
+FACE_WEIGHT = 10  # a pixel of a face counts as this many pixels of a label or another panel
+
+
 def panel_origin(box: Box, size: tuple[int, int], frame_size: tuple[int, int], avoid: Sequence[Box]
-                 = (), *, gap: int = 10) -> tuple[int, int]:
+                 = (), *, soft: Sequence[Box] = (), gap: int = 10) -> tuple[int, int]:
     """Top-left corner of a (w, h) panel beside a face box in a (width, height) frame.
 
     Tries right of the box, left, below, above, and right/left bottom-aligned; each is moved
-    inside the frame, then the first that covers no pixel of the face itself or of the `avoid`
-    boxes (the other faces) wins, else the one covering the least of them.
+    inside the frame and costs the pixels it covers of the face itself and the `avoid` boxes
+    (the other faces), FACE_WEIGHT each, plus those of the `soft` boxes (labels, panels already
+    placed). The first that covers nothing wins, else the cheapest.
     """
     (pw, ph), (fw, fh) = size, frame_size
     x, y, w, h = box
@@ -116,7 +134,9 @@ def panel_origin(box: Box, size: tuple[int, int], frame_size: tuple[int, int], a
     best, best_cost = candidates[0], None
     for cx, cy in candidates:
         cx, cy = min(max(cx, 0), max(fw - pw, 0)), min(max(cy, 0), max(fh - ph, 0))
-        cost = sum(overlap_area((cx, cy, pw, ph), b) for b in (box, *avoid))
+        panel = (cx, cy, pw, ph)
+        cost = (FACE_WEIGHT * sum(overlap_area(panel, b) for b in (box, *avoid))
+                + sum(overlap_area(panel, b) for b in soft))
         if best_cost is None or cost < best_cost:
             best, best_cost = (cx, cy), cost
         if cost == 0:
@@ -131,13 +151,13 @@ def bars_size(pred: FacePrediction, *, width: int = 90, row: int = 14) -> tuple[
 
 
 def draw_bars(frame: np.ndarray, pred: FacePrediction, *, width: int = 90, row: int = 14,
-              avoid: Sequence[Box] = ()) -> np.ndarray:
-    """One bar per class beside the face box (see panel_origin: never over the `avoid` boxes
-    when there is room elsewhere); in the top-left corner without a box."""
+              origin: tuple[int, int] | None = None) -> np.ndarray:
+    """One bar per class with its top-left corner at origin (default: right of the face box;
+    the frame's top-left corner without a box). draw_overlays picks origin with panel_origin."""
     box = _box(pred)
-    h, w = frame.shape[:2]
-    x0, y0 = (panel_origin(box, bars_size(pred, width=width, row=row), (w, h), avoid) if box
-              else (MARGIN, 40))
+    if origin is None:
+        origin = (box[0] + box[2] + 10, box[1]) if box else (MARGIN, 40)
+    x0, y0 = origin
     for i, (name, p) in enumerate(pred.probs.items()):
         y = y0 + i * row
         cv2.rectangle(frame, (x0, y), (x0 + width, y + row - 3), BLACK, cv2.FILLED)
@@ -199,20 +219,29 @@ def draw_stress(frame: np.ndarray, pred: FacePrediction, *, width: int = 120, he
 def draw_overlays(frame: np.ndarray, preds: Sequence[FacePrediction], options: OverlayOptions
                   = OverlayOptions()) -> np.ndarray:
     """Every enabled overlay for every face; frame-level insets describe the first face. With
-    several faces each is numbered 1, 2 ... in prediction order (the rows of a results table),
-    and probability bars avoid the other faces."""
+    several faces each is numbered 1, 2 ... in prediction order (the rows of a results table).
+    Probability bars go beside their face, off the other faces (and, where there is room, off
+    the labels and the panels placed before them)."""
     boxes = [_box(p) for p in preds]
     numbered = options.numbers and len(preds) > 1
+    numbers = [i + 1 if numbered else None for i in range(len(preds))]
+    soft = [label_box(p, n) for p, n in zip(preds, numbers)] if options.label else []
+    size = (frame.shape[1], frame.shape[0])
     for i, pred in enumerate(preds):
-        number = i + 1 if numbered else None
         if options.box:
             draw_box(frame, pred)
         if options.bars:
-            draw_bars(frame, pred, avoid=[b for j, b in enumerate(boxes) if j != i and b is not None])
+            origin = None
+            if boxes[i] is not None:  # beside the face, off the others, their labels and panels
+                panel = bars_size(pred)
+                others = [b for j, b in enumerate(boxes) if j != i and b is not None]
+                origin = panel_origin(boxes[i], panel, size, others, soft=soft)
+                soft.append((*origin, *panel))
+            draw_bars(frame, pred, origin=origin)
         if options.label:
-            draw_label(frame, pred, number=number)
-        elif number is not None and options.box:
-            draw_number(frame, pred, number)
+            draw_label(frame, pred, number=numbers[i])
+        elif numbers[i] is not None and options.box:
+            draw_number(frame, pred, numbers[i])
     if preds and options.circumplex:
         draw_circumplex(frame, preds)
     if preds and options.stress:

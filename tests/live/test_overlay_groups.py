@@ -83,3 +83,14 @@ def test_faces_are_numbered_when_there_are_several():
     assert np.array_equal(draw_overlays(blank.copy(), one, opts),
                           draw_overlays(blank.copy(), one, OverlayOptions(
                               box=True, label=True, numbers=False, circumplex=False, stress=False)))
+
+
+def test_panel_keeps_off_labels_and_earlier_panels_when_it_can():
+    me, size = (200, 150, 120, 120), (150, 112)
+    taken = (330, 150, 150, 112)  # another face's panel already on the right
+    x, y = panel_origin(me, size, FRAME, soft=[taken])
+    assert overlap_area((x, y, *size), taken) == 0 and overlap_area((x, y, *size), me) == 0
+    # a face outweighs a label: with only a face-covering spot or a label-covering one, the label loses
+    left_face = (0, 150, 185, 120)
+    x, y = panel_origin(me, size, FRAME, [left_face], soft=[taken, (200, 275, 150, 150), (200, 0, 150, 140)])
+    assert overlap_area((x, y, *size), left_face) == 0
