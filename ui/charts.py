@@ -1,10 +1,16 @@
-"""Plotly figures shared by pages, with one emotion palette and one circumplex frame for all of them."""
+"""Plotly figures shared by pages, with one emotion palette and one circumplex frame for all of them.
+
+The *_figure functions return the figure as a plain dict, cached per input (building a plotly
+Figure validates every property: ~0.1 s a chart, paid on every rerun otherwise).
+"""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+import streamlit as st
 
 from core.taxonomy import concept
 from ui.text import plot_text
@@ -17,6 +23,18 @@ NONE_COLOUR = "#d0d0d0"  # unlabelled
 QUADRANTS = (("pleasant · activated", 0.55, 0.92), ("unpleasant · activated", -0.55, 0.92),
              ("unpleasant · deactivated", -0.55, -0.92), ("pleasant · deactivated", 0.55, -0.92))
 MARGIN = {"l": 10, "r": 10, "t": 10, "b": 10}
+
+
+def cached_figure(build: Callable[..., go.Figure]) -> Callable[..., dict[str, Any]]:
+    """`build` with its result as a dict (what st.plotly_chart takes), cached per arguments."""
+    def as_dict(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        fig = build(*args, **kwargs).to_dict()
+        fig.get("layout", {}).pop("template", None)  # plotly's default theme (st.plotly_chart sets its own)
+        return fig
+
+    as_dict.__name__ = as_dict.__qualname__ = build.__name__  # the cache is keyed by the name
+    as_dict.__doc__, as_dict.__module__ = build.__doc__, build.__module__
+    return st.cache_data(ttl=600, max_entries=64, show_spinner=False)(as_dict)
 
 
 def emotion_colour(name: str | None) -> str:
@@ -46,6 +64,7 @@ def circumplex_frame(fig: go.Figure, *, height: int = 420) -> go.Figure:
     return fig
 
 
+@cached_figure
 def class_balance_figure(emotion_by_split: dict[str, dict[str, int]], classes: list[str]) -> go.Figure:
     """Stacked bars: samples per emotion (in its colour), one group of bars per split."""
     fig = go.Figure()
@@ -58,6 +77,7 @@ def class_balance_figure(emotion_by_split: dict[str, dict[str, int]], classes: l
     return fig
 
 
+@cached_figure
 def va_scatter_figure(points: list[tuple]) -> go.Figure:
     """Current V/A labels, one colour per emotion, half-transparent so overlaps show;
     customdata carries the sample id."""
@@ -82,6 +102,7 @@ def selected_ids(event: Any) -> list[int]:
     return [int(p["customdata"][0]) for p in points if p.get("customdata")]
 
 
+@cached_figure
 def confusion_figure(cm: Any, classes: list[str]) -> go.Figure:
     """Confusion matrix (rows true, columns predicted) drawn as square markers, one per cell, so
     a click selects the cell (plotly heatmaps emit no point selection); customdata = (true,
@@ -124,6 +145,7 @@ def cell_from_selection(event: Any) -> tuple[str, str] | None:
     return None
 
 
+@cached_figure
 def va_pairs_figure(true: Any, pred: Any, name: str) -> go.Figure:
     """Predicted against true for one dimension, with the identity line."""
     fig = go.Figure()
