@@ -169,7 +169,7 @@ class LiveProcessor:
 
     def __init__(self, predictor: Any, *, smoothing: float = 0.6, overlays: OverlayOptions = OverlayOptions(),
                  results: LiveResults | None = None, counter_path: str | Path | None = None):
-        self.predictor, self.overlays = predictor, overlays
+        self.predictor, self.overlays = _warmed(predictor), overlays
         self.smoother: Smoother | None = Smoother(smoothing) if smoothing > 0 else None
         self.results = results or LiveResults()
         self.stats = FrameStats()
@@ -183,7 +183,7 @@ class LiveProcessor:
         strength = self.smoother.strength if self.smoother else 0.0
         new_model = predictor is not None and predictor is not self.predictor
         if new_model:
-            self.predictor = predictor
+            self.predictor = _warmed(predictor)
             self.results.clear()
         target = strength if smoothing is None else smoothing
         if new_model or target != strength:
@@ -227,6 +227,15 @@ class LiveProcessor:
         if frame.time_base is not None:
             out.time_base = frame.time_base
         return out
+
+
+def _warmed(predictor: Any) -> Any:
+    """The predictor, its stream face pipeline built now (on the page's thread) rather than on
+    the first frame; predictors without one (test fakes) are returned as they are."""
+    build = getattr(predictor, "pipeline_for", None)
+    if build is not None:
+        build(STREAM_DETECTOR)
+    return predictor
 
 
 def _write_count(path: Path, count: int) -> None:

@@ -240,3 +240,17 @@ def test_capture_adds_the_face_as_an_unlabelled_sample(live_env, predictor, vide
     with pytest.raises(ValueError, match="no face"):
         capture_to_dataset("captures", LiveSnapshot(frame_index=1, timestamp=time.time(), predictions=(),
                                                     fps=0, latency_ms=0))
+
+
+def test_processor_builds_the_stream_pipeline_before_the_first_frame():
+    class Warmable(FakePredictor):
+        built: list = []
+
+        def pipeline_for(self, detector):
+            self.built.append(detector)
+
+    first, second = Warmable(), Warmable()
+    proc = LiveProcessor(first)
+    assert first.built == ["short"]
+    proc.configure(predictor=second)  # a model switch warms the new one too
+    assert Warmable.built == ["short", "short"]
