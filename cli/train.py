@@ -140,7 +140,7 @@ def train(
 
         if run_id is not None:
             raise ValueError("--queue makes a new run; use `affectlab resume --run N` for an old one")
-        return {"run_id": create_run(config), "status": "queued", "worker_pid": ensure_worker()["pid"]}
+        return {"run_id": create_run(config), "status": "queued", "worker_pid": ensure_worker(idle_exit_s=600)["pid"]}
     return train_summary(run_training(config, run_id=run_id, resume=not no_resume))
 
 

@@ -21,6 +21,8 @@ def worker(
         help="seconds without a heartbeat after which a run counts as hung")] = 180.0,
     ticks: Annotated[int | None, typer.Option(help="stop after this many ticks (default: run "
                                                    "until SIGTERM / Ctrl-C)")] = None,
+    idle_exit: Annotated[float | None, typer.Option(
+        help="exit after this many seconds with nothing queued or running")] = None,
     if_idle: Annotated[bool, typer.Option(
         "--if-idle", help="exit quietly (code 0) when another worker already serves the store")] = False,
     json_out: JsonOpt = False,
@@ -37,7 +39,7 @@ def worker(
         logging.getLogger("core.jobs").setLevel(logging.INFO)
     scheduler = Scheduler(max_running=max_running, stale_after_s=stale_after)
     try:
-        return run_worker(poll_s=poll, scheduler=scheduler, max_ticks=ticks)
+        return run_worker(poll_s=poll, scheduler=scheduler, max_ticks=ticks, idle_exit_s=idle_exit)
     except WorkerBusy as exc:
         if if_idle:
             return {"ticks": 0, "busy": str(exc)}
@@ -98,4 +100,4 @@ def resume(
     from core.jobs.worker import ensure_worker
 
     resume_run(run)
-    return {"run_id": run, "status": "queued", "worker_pid": ensure_worker()["pid"]}
+    return {"run_id": run, "status": "queued", "worker_pid": ensure_worker(idle_exit_s=600)["pid"]}

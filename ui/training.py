@@ -15,12 +15,13 @@ SPLIT_PRESETS = {"train / val (70/15/15)": ("train", "val"), "classifier / finet
                  ("classifier", "finetune"), "all samples, no validation": (None, None)}
 TASK_LABELS = {"emotion": "emotion", "va": "valence/arousal", "stress": "stress"}
 DEFAULTS = TrainConfig()  # the form starts from TrainConfig's own defaults
+WORKER_IDLE_EXIT_S = 600.0  # a worker the app started ends after 10 idle minutes; the next visit restarts it
 
 
 def worker_ui() -> None:
     """Start the background worker if none serves this store (idempotent), and say so."""
     try:
-        info = ensure_worker()
+        info = ensure_worker(idle_exit_s=WORKER_IDLE_EXIT_S)
     except OSError as exc:
         st.warning(f"Could not start the job worker ({exc}); queued runs wait for `affectlab worker`.")
         return

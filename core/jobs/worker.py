@@ -54,41 +54,70 @@ def worker_lock(db_url: str | None = None) -> Iterator[IO[str]]:
         f.truncate()
         f.write(json.dumps(own_identity().to_dict()))
         f.flush()
-        yield f
+        try:
+            yield f
+        finally:
+            f.truncate(0)  # no longer the worker, even if this process lives on
     finally:
         f.close()  # closing the descriptor releases the lock
 
 
 def run_worker(*, max_running: int = 1, poll_s: float = 2.0, db_url: str | None = None,
                stop: threading.Event | None = None, scheduler: Scheduler | None = None,
-               max_ticks: int | None = None) -> dict[str, Any]:
-    """Tick the scheduler every poll_s until stopped (SIGTERM/SIGINT, `stop` set, or max_ticks).
+               max_ticks: int | None = None, idle_exit_s: float | None = None) -> dict[str, Any]:
+    """Tick the scheduler every poll_s until stopped: SIGTERM/SIGINT, `stop` set, max_ticks,
+    nothing queued or running for idle_exit_s (None = never), or its SQLite store deleted.
 
     Raises WorkerBusy when another worker serves this store. Job processes outlive the worker;
     the next worker adopts them (they are found by pid + create time + command line).
-    Returns {"ticks", "launched", "crashed", "cancelled"} (ids of runs and jobs).
+    Returns {"ticks", "launched", "crashed", "cancelled", "stopped"} (ids of runs and jobs).
     """
     scheduler = scheduler or Scheduler(max_running=max_running, db_url=db_url)
+    url = db_url or scheduler.db_url or get_settings().db_url
     stop = stop or threading.Event()
     total: dict[str, Any] = {"ticks": 0, "launched": [], "crashed": [], "cancelled": []}
-    with worker_lock(db_url or scheduler.db_url), _stop_on_signals(stop):
-        log.info("worker %d serving %s", os.getpid(), lock_path(db_url))
+    busy_at = time.monotonic()
+    with worker_lock(url), _stop_on_signals(stop):
+        log.info("worker %d serving %s", os.getpid(), lock_path(url))
         while not stop.is_set():
             try:
                 out = scheduler.tick()
             except Exception:  # a busy or briefly unreachable store must not end the worker
                 log.exception("worker tick failed")
                 out = {}
-            for kind, summary in out.items():
-                for key in ("launched", "crashed", "cancelled"):
-                    total[key] += [f"{kind[:-1]} {i}" for i in summary[key]]
-                    if summary[key]:
-                        log.info("%s %s: %s", kind, key, summary[key])
-            total["ticks"] += 1
+            if _tally(total, out) or not out:
+                busy_at = time.monotonic()
             if max_ticks is not None and total["ticks"] >= max_ticks:
+                total["stopped"] = "ticks"
+            elif idle_exit_s is not None and time.monotonic() - busy_at > idle_exit_s:
+                total["stopped"] = "idle"
+            elif _store_gone(url):
+                total["stopped"] = "store gone"
+            if "stopped" in total:
                 break
             stop.wait(poll_s)
+    total.setdefault("stopped", "signal")
+    log.info("worker %d stopped: %s", os.getpid(), total["stopped"])
     return total
+
+
+def _tally(total: dict[str, Any], out: dict[str, Any]) -> bool:
+    """Add one tick's ids to total; True if anything was queued or active."""
+    total["ticks"] += 1
+    for kind, summary in out.items():
+        for key in ("launched", "crashed", "cancelled"):
+            total[key] += [f"{kind[:-1]} {i}" for i in summary[key]]
+            if summary[key]:
+                log.info("%s %s: %s", kind, key, summary[key])
+    return any(summary["active"] or summary["queued"] for summary in out.values())
+
+
+def _store_gone(url: str) -> bool:
+    """A SQLite store whose file was deleted (e.g. a test's temporary store)."""
+    if not url.startswith("sqlite") or ":memory:" in url:
+        return False
+    path = url.split("///", 1)[-1]
+    return bool(path) and not Path(path).exists()
 
 
 def worker_identity(db_url: str | None = None) -> ProcIdentity | None:
@@ -97,9 +126,11 @@ def worker_identity(db_url: str | None = None) -> ProcIdentity | None:
     return ident if process_of(ident) is not None else None
 
 
-def ensure_worker(*, command: Sequence[str] | None = None, db_url: str | None = None) -> dict[str, Any]:
+def ensure_worker(*, command: Sequence[str] | None = None, db_url: str | None = None,
+                  idle_exit_s: float | None = None) -> dict[str, Any]:
     """Start a detached worker unless one is alive; idempotent and cheap to call on every page
-    run. Two callers at once may both start one: the second exits on the lock."""
+    run. Two callers at once may both start one: the second exits on the lock. idle_exit_s:
+    the worker ends after that long with nothing queued or running (the next use restarts it)."""
     ident = worker_identity(db_url)
     if ident is not None:
         return {"started": False, "pid": ident.pid}
@@ -107,7 +138,10 @@ def ensure_worker(*, command: Sequence[str] | None = None, db_url: str | None = 
     env = {**os.environ, "AFFECTLAB_DB_URL": db_url or settings.db_url,
            "AFFECTLAB_DATA_DIR": str(settings.data_dir), "PYTHONUNBUFFERED": "1"}
     log_path = lock_path(db_url).with_suffix(".log")
-    started = spawn_detached(list(command or WORKER_ARGV), log_path=log_path, env=env, cwd=REPO_ROOT)
+    argv = list(command or WORKER_ARGV)
+    if idle_exit_s is not None:
+        argv += ["--idle-exit", f"{idle_exit_s:g}"]
+    started = spawn_detached(argv, log_path=log_path, env=env, cwd=REPO_ROOT)
     return {"started": True, "pid": started.pid}
 
 

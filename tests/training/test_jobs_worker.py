@@ -13,7 +13,7 @@ import pytest
 from core.jobs import store
 from core.jobs.proc import ProcIdentity, is_alive
 from core.jobs.status import RunStatus
-from core.jobs.worker import ensure_worker, stop_worker, wait_for_worker, worker_identity
+from core.jobs.worker import ensure_worker, run_worker, stop_worker, wait_for_worker, worker_identity
 from core.store.models import Job
 from tests.training.jobs_common import FAKE, events, get, kill_leftovers, new_run, wait, wait_status
 from tests.training.tiny import import_tiny
@@ -171,3 +171,17 @@ def test_cancel_and_jobs_verbs(env):
     assert missing.returncode == 1 and "no run with id 99" in missing.stderr
     listed = subprocess.run([*cli, "jobs"], capture_output=True, text=True, timeout=60)
     assert listed.stdout.splitlines() == ["worker: not running", f"run {run_id:>4}  cancelled   r"]
+
+
+def test_a_worker_ends_when_idle_or_when_its_store_is_deleted(env):
+    from core.config import get_settings
+
+    new_run(epochs=1)  # creates the store
+    store.cancel(1)
+    out = run_worker(poll_s=0.05, idle_exit_s=0.3)
+    assert out["stopped"] == "idle" and out["ticks"] >= 3 and worker_identity() is None
+    (env / "test.db").unlink()
+    for extra in ("-wal", "-shm"):
+        (env / f"test.db{extra}").unlink(missing_ok=True)
+    assert run_worker(poll_s=0.05)["stopped"] == "store gone"
+    assert get_settings().db_url.endswith("test.db")
