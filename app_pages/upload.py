@@ -84,7 +84,7 @@ with video_tab:
             path.write_bytes(video.getvalue())
             try:
                 df = video_timeline(path, model, fps=fps,
-                                    progress=lambda n, t: bar.progress(min(1.0, n / 1000), text=f"{t or 0:.1f} s"))
+                                    progress=lambda done, t: bar.progress(done, text=f"{t or 0:.1f} s"))
             except VideoError as exc:
                 st.error(md(str(exc).replace(str(path), video.name)))
                 st.stop()

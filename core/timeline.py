@@ -6,14 +6,29 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.video import DEFAULT_FPS, iter_video_frames
+from core.video import DEFAULT_FPS, VideoReader, iter_video_frames
+
+
+def done_fraction(n: int, seconds: float | None, *, frames: int | None, duration: float | None) -> float:
+    """How much of the video n sampled frames cover, in [0, 1]: n / frames when a frame count
+    was asked for, else the time reached over the declared length (0 when that is unknown)."""
+    if frames:
+        return min(1.0, n / frames)
+    if duration and seconds is not None:
+        return min(1.0, max(0.0, seconds / duration))
+    return 0.0
 
 
 def video_timeline(path: str | Path, predictor, *, fps: float | None = DEFAULT_FPS, frames: int | None = None,
-                   progress: Callable[[int, float | None], None] | None = None) -> pd.DataFrame:
+                   progress: Callable[[float, float | None], None] | None = None) -> pd.DataFrame:
     """One row per face per sampled frame (the largest face is face 0); empty frames get a row
-    with no face so gaps show on the timeline."""
+    with no face so gaps show on the timeline. progress(fraction done, seconds) after each frame
+    (see done_fraction)."""
     classes = list(predictor.config.classes)
+    duration = None
+    if progress is not None:
+        with VideoReader(path) as reader:
+            duration = reader.info.declared_seconds
     rows = []
     for n, (index, seconds, frame) in enumerate(iter_video_frames(path, fps=fps, frames=frames)):
         faces = predictor.predict_frame(frame)
@@ -27,5 +42,5 @@ def video_timeline(path: str | Path, predictor, *, fps: float | None = DEFAULT_F
                          "va_source": f.flags.get("va"), "stress_source": f.flags.get("stress"),
                          "bbox": None if f.bbox is None else [round(v, 1) for v in f.bbox]})
         if progress is not None:
-            progress(n + 1, seconds)
+            progress(done_fraction(n + 1, seconds, frames=frames, duration=duration), seconds)
     return pd.DataFrame(rows)
