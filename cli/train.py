@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.verb import JsonOpt, Result, verb
-from training.config import CHOICES, INITS
+from core.train_config import CHOICES, INITS
 
 app = typer.Typer()
 
@@ -78,7 +78,7 @@ def overrides(options: dict[str, Any]) -> dict[str, Any]:
 
 def config_from_options(options: dict[str, Any]):
     """--run-id: the Run row's config with the given flags on top; else defaults + flags."""
-    from training.config import TrainConfig
+    from core.train_config import TrainConfig
     from training.runs import get_run
 
     base: dict[str, Any] = {}

@@ -11,7 +11,7 @@ from core.model.config import ModelConfig
 from core.model.convert_fer import CONTEMPT_BIAS
 from core.model.net import AffectNet, build_model
 from core.taxonomy import concept
-from training.config import TrainConfig
+from core.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from core.store.datasets import require_dataset
 from core.store.db import read_session, write_session
 from core.store.models import Run, utcnow
 from core.store.predictions import record_predictions
-from training.config import TrainConfig
+from core.train_config import TrainConfig
 from training.data import AffectDataset, SplitRows, load_rows, missing_files
 from training.dist import resolve_device
 from training.losses import UNCERTAINTY_SCALE

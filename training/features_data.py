@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from core.model.features_mlp import MIN_STD
 from core.store.models import Feature, FeatureKind, Sample
-from training.config import TrainConfig
+from core.train_config import TrainConfig
 from training.data import EpochSampler, SplitRows, balanced_sample_weights, load_rows
 
 # the order kinds are concatenated in; kinds not listed here follow, alphabetically

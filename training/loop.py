@@ -15,9 +15,9 @@ from torch.nn.parallel import DistributedDataParallel
 from core.config import get_settings
 from core.jobs.status import RunStatus
 from core.model.checkpoint import save_checkpoint
+from core.train_config import TrainConfig
 from training import dist, runs
 from training.build import build_for_training
-from training.config import TrainConfig
 from training.evaluate import autocast, evaluate, summary
 from training.setup import amp_dtype, load_data, make_loaders, make_loss, make_optimizer, make_scheduler
 from training.state import load_state, rng_state, save_state, seed_everything, set_rng_state

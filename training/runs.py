@@ -15,7 +15,7 @@ from core.jobs import store
 from core.jobs.status import RunStatus
 from core.store.db import read_session, write_session
 from core.store.models import Run, utcnow
-from training.config import TrainConfig
+from core.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
 create_run = store.create_run  # the one create_run, re-exported for training's callers

@@ -10,8 +10,8 @@ from core.config import get_settings
 from core.model.config import ModelConfig
 from core.store.datasets import dataset_taxonomy, require_dataset
 from core.store.db import read_session
+from core.train_config import TrainConfig
 from training.augment import Augment
-from training.config import TrainConfig
 from training.data import (
     AffectDataset,
     EpochSampler,

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import torch
 
 from core.jobs.status import RunStatus
+from core.train_config import TrainConfig
 from training import dist, runs
 from training.build import build_for_training
-from training.config import TrainConfig
 from training.features_data import FeatureRows, feature_loaders
 from training.loop import Trainer
 from training.setup import RunData, amp_dtype, make_loaders, make_loss, make_optimizer, make_scheduler

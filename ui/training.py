@@ -9,7 +9,7 @@ import streamlit as st
 from core.jobs.preflight import counts_table
 from core.jobs.status import RunStatus
 from core.jobs.worker import ensure_worker
-from training.config import CHOICES, IMAGE_BACKBONES, INITS, TrainConfig
+from core.train_config import CHOICES, IMAGE_BACKBONES, INITS, TrainConfig
 
 SPLIT_PRESETS = {"train / val (70/15/15)": ("train", "val"), "classifier / finetune (70/20/10)":
                  ("classifier", "finetune"), "all samples, no validation": (None, None)}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.train_config import TrainConfig
 from tests.training.tiny import import_tiny, tiny_config
 from training import runs
-from training.config import TrainConfig
 
 
 @pytest.fixture

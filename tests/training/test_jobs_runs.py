@@ -8,9 +8,9 @@ from core.jobs.status import RunStatus
 from core.jobs.store import create_run, submit_job
 from core.store.datasets import dataset_taxonomy, require_dataset
 from core.store.db import read_session
+from core.train_config import CHOICES, IMAGE_BACKBONES, TrainConfig
 from tests.training.tiny import import_tiny, tiny_config
 from training import runs
-from training.config import CHOICES, IMAGE_BACKBONES, TrainConfig
 from training.data import load_rows
 from training.eval_run import rows_labelled
 from training.loop import Trainer, train

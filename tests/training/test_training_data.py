@@ -10,9 +10,9 @@ import torch
 from core.config import get_settings
 from core.model.config import ModelConfig
 from core.store.datasets import require_dataset
+from core.train_config import TrainConfig
 from tests.training.tiny import import_tiny, write_tiny_csv
 from training.augment import Augment, apply
-from training.config import TrainConfig
 from training.data import AffectDataset, EpochSampler, balanced_sample_weights, inverse_frequency, load_rows
 
 

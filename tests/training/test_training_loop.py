@@ -11,10 +11,10 @@ from core.jobs.store import cancel
 from core.model.checkpoint import load_checkpoint
 from core.rules import DerivationRules
 from core.store.models import Run
+from core.train_config import TrainConfig
 from tests.training.tiny import import_tiny, tiny_config, write_tiny_csv
 from training import runs
 from training.build import build_for_training
-from training.config import TrainConfig
 from training.loop import run_dir, train
 from training.state import load_state
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.config import TrainConfig
+from core.train_config import TrainConfig
 
 N_CLASSES = 8
 
