@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from core.faces.align import DEFAULT_MARGIN
+from core.faces.crop import CANONICAL_SIZE
 from core.inference.prediction import head_flags, output_names
 from core.model.config import ModelConfig
 
@@ -126,7 +127,13 @@ def build_card(config: ModelConfig, meta: dict[str, Any], *, fmt: str, artifact:
                   "mean": list(config.mean), "std": list(config.std),
                   "normalisation": "x = (pixel / 255 - mean) / std per channel",
                   "crop": "core.faces.align_face: 5-point similarity onto the whole-face "
-                          f"template, margin {DEFAULT_MARGIN}"},
+                          f"template, margin {DEFAULT_MARGIN}, {CANONICAL_SIZE}x{CANONICAL_SIZE} BGR "
+                          "(the canonical crop)",
+                  "native_size": config.native_size,
+                  "resize": "core.faces.crop.resize_crop: to gray first for 1 channel, then "
+                            + (f"INTER_AREA to {config.native_size} px and " if config.native_size else "")
+                            + f"to {config.input_size} px (INTER_AREA when shrinking, INTER_LINEAR "
+                            "when enlarging)"},
         "outputs": _outputs(config),
         "output_order": output_names(config),
         "trained": dict(config.trained),
