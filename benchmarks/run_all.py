@@ -168,6 +168,13 @@ def build_table(r: dict) -> list[tuple[str, str, str, str]]:
         if "browse" in mem:
             rows.append((f"Peak RSS, Browse page on a {mem['browse']['samples']:,}-sample store", "report",
                          f"{fmt(mem['browse']['peak_mib'], 0)} MiB", "n/a"))
+    cli = r.get("cli")
+    if cli:
+        for key, what, goal in (("help", "`affectlab --help`", 0.5),
+                                ("predict", "`affectlab predict ONE_IMAGE --json` (default model, ONNX)", 2.0)):
+            m = cli[key]
+            rows.append((f"{what}: whole process, median of {m['runs']}", f"<= {goal} s",
+                         f"{m['median_s']:.2f} s (min {m['min_s']:.2f})", met(m["median_s"] <= goal)))
     return rows
 
 
@@ -236,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report-only", action="store_true",
                    help="rewrite RESULTS.md from the last RESULTS.json (and RESULTS_NOTES.md), run nothing")
     p.add_argument("--only", nargs="*", default=None,
-                   help="run only these (gemm live ingest store memory train); the others' "
+                   help="run only these (gemm live ingest store memory train cli); the others' "
                         "results are taken from the last RESULTS.json")
     args = p.parse_args(argv)
     if args.report_only:
@@ -253,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     results: dict = {}
     texts: dict[str, str] = {}
-    todo = args.only or ["gemm", "live", "ingest", "store", "memory", "train"]
+    todo = args.only or ["gemm", "live", "ingest", "store", "memory", "train", "cli"]
     if "gemm" in todo:
         results["gemm"], texts["gemm_bench.py (GEMM throughput)"], _ = run("gemm_bench.py", *quick)
     if "live" in todo:
@@ -277,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         results["memory"], texts["memory_bench.py (peak RSS)"], _ = run("memory_bench.py", *mem_args)
     if "train" in todo:
         results["train"], texts["train_bench.py (training throughput)"], _ = run("train_bench.py", *quick)
+    if "cli" in todo:
+        results["cli"], texts["cli_bench.py (command-line start-up)"], _ = run("cli_bench.py", *quick)
     results["total_minutes"] = (time.perf_counter() - t0) / 60
     results["when"] = dict(WHEN)
     previous = args.out.with_suffix(".json")
