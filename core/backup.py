@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from core.backup_checks import RestoreRefused, validate
 from core.config import get_settings
 from core.store.db import dispose_all, get_engine
@@ -35,7 +37,7 @@ def sqlite_path(db_url: str | None = None) -> Path:
     dialect = url.split(":", 1)[0].split("+", 1)[0]
     if dialect != "sqlite":
         raise BackupError(PG_HELP.format(dialect=dialect))
-    path = url.split("///", 1)[-1] if "///" in url else ""
+    path = make_url(url).database or ""  # the file SQLAlchemy opens (%41 in a URL is "A")
     if not path or path == ":memory:" or path.startswith("file:"):
         raise BackupError(f"{url} is not a SQLite file that can be backed up")
     return Path(path)

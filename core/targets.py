@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from core.config import get_settings
 
 SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
@@ -17,10 +19,8 @@ class TargetError(ValueError):
 
 def store_files(db_url: str | None = None) -> list[Path]:
     """The SQLite store file and its side files (none for other databases or in-memory)."""
-    url = db_url or get_settings().db_url
-    if not url.startswith("sqlite") or "///" not in url:
-        return []
-    path = url.split("///", 1)[1].split("?", 1)[0]
+    url = make_url(db_url or get_settings().db_url)  # the file SQLAlchemy opens (%41 -> A)
+    path = url.database if url.get_backend_name() == "sqlite" else None
     if not path or path == ":memory:" or path.startswith("file:"):
         return []
     return [Path(path + suffix) for suffix in SQLITE_SIDE_FILES]

@@ -17,8 +17,9 @@ from pathlib import Path
 LOCK_NAME = ".blobs.lock"
 
 
-class BlobLockError(OSError):
-    """The lock file cannot be created (read-only or missing data dir); the message says where."""
+class DataDirError(RuntimeError):
+    """The data dir cannot be written (read-only, full, not a folder); the message names the file
+    and the cause."""
 
 
 def _open(data_dir: Path) -> int:
@@ -27,8 +28,7 @@ def _open(data_dir: Path) -> int:
         data_dir.mkdir(parents=True, exist_ok=True)
         return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise BlobLockError(exc.errno, f"cannot use the data dir {data_dir}: "
-                                       f"{exc.strerror or exc}") from None
+        raise DataDirError(f"cannot use the data dir {data_dir}: {exc.strerror or exc}") from None
 
 
 class BlobLock:

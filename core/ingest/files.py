@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from core.config import get_settings
-from core.ingest.blob_lock import BlobLock
+from core.ingest.blob_lock import BlobLock, DataDirError
 from core.ingest.gc import discard_unreferenced
 
 
@@ -148,7 +148,12 @@ class BlobStore:
         sha = sha256_bytes(data) if sha is None else sha
         self.lock.hold()
         rel = f"{kind}/{sha[:2]}/{sha}{suffix.lower()}"
-        if _write_atomic(self.settings.data_dir / rel, data, self._made_dirs):
+        try:
+            created = _write_atomic(self.settings.data_dir / rel, data, self._made_dirs)
+        except OSError as exc:  # read-only, disk full, a file where a folder belongs
+            raise DataDirError(f"cannot write {self.settings.data_dir / rel}: {exc.strerror or exc}"
+                               "; nothing was stored") from None
+        if created:
             self.created.append(self.settings.data_dir / rel)
         return sha, rel
 

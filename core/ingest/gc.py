@@ -49,18 +49,18 @@ def discard_unreferenced(paths: Iterable[Path], *, db_url: str | None = None) ->
     paths = [p for p in paths if p.exists()]
     if not paths:
         return []
-    with exclusive(data_dir) as free:
-        if not free:
-            return paths
-        try:
+    try:
+        with exclusive(data_dir) as free:
+            if not free:
+                return paths
             with write_session(db_url) as s, s.begin():  # no commit can add a reference meanwhile
                 used = referenced(s, [_rel(p, data_dir) for p in paths])
                 for p in paths:
                     if _rel(p, data_dir) not in used:
                         p.unlink(missing_ok=True)
                 return [p for p in paths if _rel(p, data_dir) in used]
-        except Exception:  # noqa: BLE001 - no proof a file is unused: keep every one for gc
-            return [p for p in paths if p.exists()]
+    except Exception:  # noqa: BLE001 - no lock or no store: no proof a file is unused, keep them for gc
+        return [p for p in paths if p.exists()]
 
 
 def _stored_files(data_dir: Path) -> list[Path]:

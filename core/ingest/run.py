@@ -1,14 +1,17 @@
 """Runs one import: parse every row, refuse or skip bad rows, then store all good ones in one transaction."""
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from core.config import get_settings
 from core.ingest.commit import commit_samples
 from core.ingest.context import ImportContext
 from core.ingest.csv_import import parse_csv
@@ -19,6 +22,7 @@ from core.ingest.records import ImportFailed, ImportReport, PendingSample, RowEr
 from core.rules import DerivationRules
 from core.store.datasets import dataset_taxonomy, get_or_create_dataset
 from core.store.db import get_engine, optimize, read_session, write_session
+from core.store.errors import store_error
 from core.store.models import Dataset, Media
 from core.taxonomy import Taxonomy, get_taxonomy
 
@@ -89,10 +93,13 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
         report.errors += _conflicting_duplicates(pending)
         if report.errors and not skip_invalid:
             raise ImportFailed(report)
-        with write_session(db_url) as s, s.begin():
-            ds = get_or_create_dataset(s, dataset, taxonomy=ctx.taxonomy)
-            _store_media(s, ctx.media)
-            counts = commit_samples(s, ds, pending, rules=rules)
+        try:
+            with write_session(db_url) as s, s.begin():
+                ds = get_or_create_dataset(s, dataset, taxonomy=ctx.taxonomy)
+                _store_media(s, ctx.media)
+                counts = commit_samples(s, ds, pending, rules=rules)
+        except (DBAPIError, sqlite3.Error) as exc:  # disk full, read-only store: rolled back
+            raise store_error(exc, db_url or get_settings().db_url) from None
     except BaseException:
         ctx.blobs.discard_new(db_url=db_url)  # only files no committed row references
         raise

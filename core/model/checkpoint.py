@@ -83,11 +83,18 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"
         why = next((ln.strip() for ln in str(exc).splitlines() if "Unsupported" in ln), "")
         raise ValueError(f"{path}: refused, not a weights-only checkpoint ({why[:300] or 'unreadable'})"
                          ) from None
+    except (RuntimeError, EOFError, OSError) as exc:  # truncated or damaged zip, unreadable file
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise ValueError(f"{path}: not a readable checkpoint, truncated or damaged ({first})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not an AffectLab checkpoint ({FORMAT})")
-    config = ModelConfig.from_dict(payload["config"])
-    model = build_model(config)
-    model.load_state_dict(payload["state_dict"])
+    try:
+        config = ModelConfig.from_dict(payload["config"])
+        model = build_model(config)
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a config or weights that do not fit
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise ValueError(f"{path}: damaged model config or weights ({first})") from None
     model.to(map_location).eval()
     meta = {k: v for k, v in payload.items() if k not in ("config", "state_dict")}
     return model, config, meta

@@ -23,6 +23,9 @@ BACKBONE_DEFAULTS: dict[str, dict] = {
 }
 
 
+MAX_INPUT_SIZE = 1024  # a larger model input is a damaged or hostile config (40000 -> 6 GiB)
+
+
 @dataclass
 class ModelConfig:
     backbone: str = "mini_xception"  # key of core.model.net.BACKBONES
@@ -46,6 +49,13 @@ class ModelConfig:
     source: str = ""  # where the weights came from (free text, shown in the UI)
 
     def __post_init__(self) -> None:
+        for name, low, high in (("input_size", 1, MAX_INPUT_SIZE), ("channels", 1, 3)):
+            value = getattr(self, name)
+            if type(value) is not int or not low <= value <= high:  # "64" or 40000 from a file
+                raise ValueError(f"{name} must be a whole number in {low}..{high}, got {value!r}")
+        if self.native_size is not None and (type(self.native_size) is not int
+                                             or not 1 <= self.native_size <= self.input_size):
+            raise ValueError(f"native_size must be a whole number in 1..input_size, got {self.native_size!r}")
         if len(self.mean) != self.channels or len(self.std) != self.channels:
             raise ValueError(f"mean/std need {self.channels} values, got {self.mean}/{self.std}")
         if len(set(self.classes)) != len(self.classes) or not self.classes:

@@ -1,13 +1,16 @@
 """Engine, sessions and schema upgrades for the label store (SQLite WAL or any SQLAlchemy URL)."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import REPO_ROOT, get_settings
+from core.store.errors import store_error
 from core.store.migration_lock import migration_lock
 
 MIGRATIONS = REPO_ROOT / "migrations"
@@ -88,10 +91,13 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     url = url or get_settings().db_url
     with _LOCK:
         if url not in _ENGINES:
-            engine = make_engine(url)
-            if migrate:
-                with migration_lock(engine):  # processes starting together migrate one by one
-                    upgrade(engine)
+            try:
+                engine = make_engine(url)
+                if migrate:
+                    with migration_lock(engine):  # processes starting together migrate one by one
+                        upgrade(engine)
+            except (DBAPIError, sqlite3.Error, OSError) as exc:  # garbage file, read-only, full disk
+                raise store_error(exc, url) from None
             _ENGINES[url] = engine
         return _ENGINES[url]
 
