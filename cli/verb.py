@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from core.text import mask_secrets, safe_message, safe_terminal
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
 Result = dict[str, Any]
 TEXT_LIMIT = 4000  # characters of the indented result printed without --json
@@ -61,12 +63,13 @@ def report(call: Callable[[], Result], *, json_out: bool,
     else:
         shown = text(result) if text else json.dumps(result, indent=1, default=str)[:TEXT_LIMIT]
         if shown:
-            print(shown)
+            print(safe_terminal(shown, keep_newlines=True))  # names in a result stay text
     return 0
 
 
 def _fail(exc: Exception, json_out: bool, details: Result | None = None) -> int:
-    print(f"error: {exc}", file=sys.stderr)
-    if json_out and os.environ.get("RANK", "0") == "0":
-        print(json.dumps({"ok": False, "error": str(exc), **(details or {})}, default=str))
+    # control characters escaped, passwords masked (core.text); an import's bad rows one per line
+    print(f"error: {safe_message(exc, keep_newlines=details is not None)}", file=sys.stderr)
+    if json_out and os.environ.get("RANK", "0") == "0":  # JSON escapes control characters itself
+        print(json.dumps({"ok": False, "error": mask_secrets(exc), **(details or {})}, default=str))
     return 1

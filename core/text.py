@@ -83,6 +83,7 @@ def mask_secrets(text: object, urls: tuple[str, ...] | None = None) -> str:
     return out
 
 
-def safe_message(exc: BaseException | str) -> str:
-    """An error message for a terminal: secrets masked, control characters escaped (lines kept)."""
-    return safe_terminal(mask_secrets(exc), keep_newlines=True)
+def safe_message(exc: BaseException | str, *, keep_newlines: bool = False) -> str:
+    """An error message for a terminal: secrets masked, control characters escaped; newlines kept
+    only for a message built of lines escaped one by one (an ImportFailed's list of bad rows)."""
+    return safe_terminal(mask_secrets(exc), keep_newlines=keep_newlines)

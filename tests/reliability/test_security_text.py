@@ -100,6 +100,7 @@ def test_mask_secrets_reads_the_configured_url(monkeypatch):
     monkeypatch.setenv("AFFECTLAB_DB_URL", "postgresql+psycopg://bob:Tr0ub4dor&3@h/db")
     assert mask_secrets("login Tr0ub4dor&3 failed") == "login *** failed"
     assert safe_message(RuntimeError("x\x1b[2J postgresql://a:Tr0ub4dor&3@h")) == "x\\x1b[2J postgresql://a:***@h"
+    assert safe_message("a\nb") == "a\\nb" and safe_message("a\nb", keep_newlines=True) == "a\nb"
 
 
 PG_URLS = ["postgresql+psycopg://alice:S3cret%Pw@127.0.0.1:1/db", "postgresql+psycopg://alice:S3cretPw@127.0.0.1:1/db",
@@ -118,3 +119,31 @@ def test_cli_errors_never_print_the_database_password(url, tmp_path):
     REPORT.record("secrets: CLI errors", clear_error=out.returncode != 0 and not leaked, crash=leaked,
                   traceback="Traceback" in out.stderr)
     assert out.returncode != 0 and not leaked, both[-2000:]
+
+
+def _cli(args: list[str], tmp_path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFFECTLAB_")}
+    env.update(AFFECTLAB_DB_URL=f"sqlite:///{tmp_path / 'cli.db'}", AFFECTLAB_DATA_DIR=str(tmp_path / "data"))
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=120, errors="surrogateescape")
+
+
+@pytest.mark.parametrize("attack", ATTACKS[:-1])
+def test_cli_echoes_hostile_names_escaped(attack, tmp_path):
+    """A dataset name, a missing path and an import folder with hostile file names, on a terminal."""
+    root = tmp_path / "in"
+    write_image(root / "Happy" / "ok.png", 1)
+    (root / "Happy" / f"x{attack}.png").write_bytes(b"not an image")
+    runs = [_cli(["stats", "--dataset", f"d{attack}"], tmp_path),
+            _cli(["import", "csv", str(tmp_path / f"gone{attack}.csv"), "--dataset", "d"], tmp_path),
+            _cli(["import", "folder", str(root), "--dataset", "d"], tmp_path),
+            _cli(["import", "folder", str(root), "--dataset", "d", "--json"], tmp_path)]
+    bad = [(r.args[3:], raw_controls(r.stdout + r.stderr, newlines_ok=True)) for r in runs
+           if raw_controls(r.stdout + r.stderr, newlines_ok=True) or r.returncode != 1]
+    for r in runs:
+        REPORT.record("terminal escapes: CLI runs", clear_error=r.returncode == 1 and not raw_controls(
+            r.stdout + r.stderr, newlines_ok=True), traceback="Traceback" in r.stderr)
+    assert not bad, bad
+    fake_line = [r for r in runs[:3] if any(line.startswith(("import ok", "imported 100")) for line in
+                                            r.stderr.splitlines())]
+    assert not fake_line
