@@ -113,17 +113,18 @@ def editor() -> None:
         emotion_buttons_ui(ds["classes"], sample["emotion"], key=key)
         circumplex_ui(sample["valence"], sample["arousal"], key=key)
         st.slider("Stress", 0.0, 1.0, float(sample["stress"] or 0.0), 0.05, key=f"{key}-stress")
-        c1, c2, c3, c4, c5 = st.columns(5)
+        c1, c2 = st.columns(2)
         c1.button("Save & next", type="primary", shortcut="Enter", key="save", disabled=who is None,
-                  on_click=_save, args=(sample, key, pred["id"] if pred else None))
+                  width="stretch", on_click=_save, args=(sample, key, pred["id"] if pred else None))
         c2.button("Accept model", shortcut="a", key="accept", disabled=who is None or pred is None,
-                  help="Save the model's label as yours and go on",
+                  width="stretch", help="Save the model's label as yours and go on",
                   on_click=lambda: _done(accept_prediction(sample, pred, annotator=who, classes=ds["classes"]),
                                          advance=True))
-        c3.button("Skip", shortcut="s", key="skip", on_click=go_to, args=(pos + 1,))
+        c3, c4, c5 = st.columns(3)
+        c3.button("Skip", shortcut="s", key="skip", width="stretch", on_click=go_to, args=(pos + 1,))
         c4.button("Undo", shortcut="u", key="undo", disabled=who is None or sample["source"] != "human",
-                  on_click=lambda: _done(undo_label(sample, annotator=who), advance=False))
-        c5.button("◀ Back", key="back", disabled=pos == 0, on_click=go_to, args=(pos - 1,))
+                  width="stretch", on_click=lambda: _done(undo_label(sample, annotator=who), advance=False))
+        c5.button("◀ Back", key="back", disabled=pos == 0, width="stretch", on_click=go_to, args=(pos - 1,))
         if sample["head"] != view.sample["head"]:
             st.button("Reload: show the newer label", key="reload", on_click=go_to, args=(pos,))
 

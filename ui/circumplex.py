@@ -36,7 +36,8 @@ def _plane(height: int) -> dict[str, Any]:
                     hoverinfo="skip", showlegend=False)
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       dragmode=False, clickmode="event+select", hovermode="closest",
-                      xaxis={"range": [-1.1, 1.1], "title": "valence", "zeroline": True, "fixedrange": True},
+                      xaxis={"range": [-1.1, 1.1], "title": "valence", "zeroline": True, "fixedrange": True,
+                             "constrain": "domain"},  # the square plane keeps its [-1.1, 1.1] range
                       yaxis={"range": [-1.1, 1.1], "title": "arousal", "zeroline": True,
                              "scaleanchor": "x", "fixedrange": True})
     return fig.to_dict()
