@@ -15,6 +15,7 @@ from core.model.prior import prior_note
 from core.overlay import OverlayOptions, draw_overlays
 from core.timeline import video_timeline
 from core.viz import bgr_to_rgb
+from ui.charts import emotion_colour
 from ui.models import model_ui
 from ui.text import md
 
@@ -61,7 +62,8 @@ def timeline_figure(df: pd.DataFrame, classes: list[str]) -> go.Figure:
     face0 = df[df["face"] == 0]
     fig = go.Figure()
     for c in classes:
-        fig.add_scatter(x=face0["time_s"], y=face0[f"p_{c}"], mode="lines", name=c, stackgroup="p")
+        fig.add_scatter(x=face0["time_s"], y=face0[f"p_{c}"], mode="lines", name=c, stackgroup="p",
+                        line={"color": emotion_colour(c)}, fillcolor=emotion_colour(c))
     for c, dash in (("valence", "solid"), ("arousal", "dash"), ("stress", "dot")):
         fig.add_scatter(x=face0["time_s"], y=face0[c], mode="lines", name=c, yaxis="y2",
                         line={"width": 3, "dash": dash, "color": "black"})
