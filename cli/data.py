@@ -9,6 +9,7 @@ import typer
 
 from cli.progress import progress_bar
 from cli.verb import JsonOpt, Result, verb
+from core.import_formats import layouts_help
 
 app = typer.Typer()
 
@@ -17,7 +18,7 @@ SplitPreset = Literal["70/15/15", "70/30", "70/20/10"]
 DatasetOpt = Annotated[str, typer.Option("--dataset", help="dataset name")]
 
 
-@verb(app, "import", help="import a dataset format into the label store")
+@verb(app, "import", help="import a dataset format into the label store", epilog=layouts_help())
 def import_(
     kind: Annotated[ImportKind, typer.Argument()],
     path: Annotated[str, typer.Argument()],
@@ -57,6 +58,8 @@ def import_(
                              rules=rules, options=options, progress=update)
     for err in result.errors:
         print(f"skipped: {err}", file=sys.stderr)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return result.to_dict()
 
 
@@ -115,6 +118,8 @@ def export(
     dataset: DatasetOpt,
     to: Annotated[str, typer.Option("--to", help="FILE.csv or FILE.parquet")],
     predictions: Annotated[bool, typer.Option("--predictions", help="add the latest prediction columns")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="overwrite FILE if it exists (never the store's own files)")] = False,
     json_out: JsonOpt = False,
 ) -> Result:
     from core.export import export_dataset
@@ -122,7 +127,7 @@ def export(
     from core.store.db import read_session
 
     with read_session() as s:
-        return export_dataset(s, require_dataset(s, dataset).id, to, with_predictions=predictions)
+        return export_dataset(s, require_dataset(s, dataset).id, to, with_predictions=predictions, force=force)
 
 
 @verb(app, "db", help="database schema")

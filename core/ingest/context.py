@@ -19,6 +19,7 @@ class ImportContext:
     options: dict[str, Any] = field(default_factory=dict)
     progress: Callable[[int, int | None], None] | None = None  # (done, total)
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count (not errors)
+    warnings: list[str] = field(default_factory=list)  # for the report: imported, but worth a look
     done: int = 0
     total: int | None = None
     resolved_dirs: dict = field(default_factory=dict)  # resolve_inside's per-import folder cache

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from core.ingest.context import ImportContext
+from core.ingest.crop_check import crop_warning
 from core.ingest.csv_import import read_crop_file
 from core.ingest.records import PendingSample, RowError
 from core.ingest.tables import is_missing, table_rows
@@ -40,6 +41,10 @@ def parse_folder(path: Path, ctx: ImportContext) -> Iterator[PendingSample | Row
             continue
         jobs += [(emotion, f) for f in image_files(folder)]
     ctx.total = len(jobs)
+    if ctx.options.get("check_crops", True):
+        warning = crop_warning([f for _, f in jobs])
+        if warning:
+            ctx.warnings.append(warning)
     for emotion, file in jobs:
         ctx.advance()
         rel = ctx.rel(file)

@@ -60,6 +60,7 @@ class ImportReport:
     relabelled: int = 0  # existing samples whose imported label changed
     flagged: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # kept out on purpose, by reason
+    warnings: list[str] = field(default_factory=list)  # imported, but worth a look (e.g. not crops)
     errors: list[RowError] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -71,7 +72,8 @@ class ImportReport:
     def to_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "kind": self.kind, "path": self.path, "rows": self.rows,
                 "added": self.added, "existing": self.existing, "relabelled": self.relabelled,
-                "flagged": self.flagged, "skipped": self.skipped, "invalid": self.invalid_rows,
+                "flagged": self.flagged, "skipped": self.skipped, "warnings": self.warnings,
+                "invalid": self.invalid_rows,
                 "errors": [e.to_dict() for e in self.errors], "seconds": round(self.seconds, 3)}
 
 

@@ -112,6 +112,7 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
     report.relabelled = counts["relabelled"]
     report.flagged = sum(1 for p in pending if p.flag)
     report.skipped = dict(ctx.skipped)
+    report.warnings = list(ctx.warnings)
     report.seconds = time.perf_counter() - started
     return report
 

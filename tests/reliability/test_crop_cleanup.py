@@ -130,3 +130,31 @@ def test_gc_refuses_while_a_writer_holds_the_store(env):
         assert not free
     blobs.release()
     assert collect_garbage()["removed"]["crops"] == 1
+
+
+def test_gc_verb(env):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from core.config import REPO_ROOT
+    from tests.helpers import write_affectnet_csv
+
+    import_path("csv", write_affectnet_csv(env / "in", 3), dataset="d")
+    blobs = BlobStore()
+    for i in range(5):
+        blobs.put_crop_array(np.full((8, 8, 3), i, np.uint8))
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "cli", "gc", *args], cwd=REPO_ROOT, env=dict(os.environ),
+                              capture_output=True, text=True, timeout=120)
+
+    busy = run("--json")
+    assert busy.returncode == 1 and "import or capture" in busy.stderr and "Traceback" not in busy.stderr
+    blobs.release()
+    dry = json.loads(run("--dry-run", "--json").stdout)
+    assert dry["ok"] and dry["would_remove"]["crops"] == 5
+    done = run()
+    assert done.returncode == 0 and done.stdout.startswith("removed 5 crop(s)"), done.stdout
+    assert _crops_lost(env) == []

@@ -151,3 +151,27 @@ def test_concurrent_backup_attempts_on_the_wal_never_lose_edits(env):
     with read_session() as s:
         stored = set(s.scalars(select(Annotation.id)))
     assert set(writer.committed) <= stored and checks.integrity() == "ok"
+
+
+def test_export_verb_needs_force_for_an_existing_file(env):
+    import subprocess
+    import sys
+
+    from core.config import REPO_ROOT
+
+    csv = write_affectnet_csv(env / "in", 3)
+    import_path("csv", csv, dataset="d")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "cli", "export", "--dataset", "d", *args], cwd=REPO_ROOT,
+                              env=dict(os.environ), capture_output=True, text=True, timeout=120)
+
+    before = csv.read_bytes()
+    out = run("--to", str(csv))
+    assert out.returncode == 1 and "--force" in out.stderr and "Traceback" not in out.stderr
+    assert csv.read_bytes() == before  # the very CSV that was imported, untouched
+    assert run("--to", str(csv), "--force").returncode == 0
+    db = checks.sqlite_path()
+    os.symlink(db, env / "db.csv")
+    out = run("--to", str(env / "db.csv"), "--force")
+    assert out.returncode == 1 and "label store's own file" in out.stderr
