@@ -244,16 +244,24 @@ def _write_count(path: Path, count: int) -> None:
     os.replace(tmp, path)
 
 
+PREDICTION_KEYS = ("probs", "emotion", "confidence", "valence", "arousal", "stress", "flags")
+
+
 def capture_to_dataset(dataset: str, snapshot: LiveSnapshot, *, source: str = "live") -> dict[str, Any]:
-    """Store the snapshot's first face as an unlabelled sample of dataset (created if new).
+    """Store the snapshot's first face as an unlabelled sample of dataset (created if new), with
+    the live model's prediction for it (Relabel shows it; accepting it records which it was).
 
     Call from the page's thread, never from the frame callback. Idempotent by crop content.
     """
+    from sqlalchemy import select
+
     from core.ingest.commit import commit_samples
     from core.ingest.files import BlobStore
     from core.ingest.records import PendingSample
     from core.store.datasets import get_or_create_dataset
     from core.store.db import write_session
+    from core.store.models import Sample
+    from core.store.predictions import record_predictions
 
     if snapshot.crop is None or not snapshot.predictions:
         raise ValueError("no face in the latest frame to capture")
@@ -267,7 +275,12 @@ def capture_to_dataset(dataset: str, snapshot: LiveSnapshot, *, source: str = "l
         keypoints=None if face.keypoints is None else np.asarray(face.keypoints)[:, :2].round(2).tolist())
     try:
         with write_session() as s, s.begin():
-            counts = commit_samples(s, get_or_create_dataset(s, dataset), [pending], rules=None)
+            ds = get_or_create_dataset(s, dataset)
+            counts = commit_samples(s, ds, [pending], rules=None)
+            if counts["added"]:
+                sid = s.scalar(select(Sample.id).where(Sample.dataset_id == ds.id, Sample.crop_sha256 == sha))
+                record_predictions(s, [{"sample_id": sid, "model_version": snapshot.model_version or "live",
+                                        **{k: v for k, v in face.to_dict().items() if k in PREDICTION_KEYS}}])
     except Exception:
         blobs.discard_new()
         raise

@@ -225,6 +225,7 @@ def test_capture_adds_the_face_as_an_unlabelled_sample(live_env, predictor, vide
     from core.config import get_settings
     from core.store.db import read_session
     from core.store.models import Dataset, Sample
+    from core.store.predictions import latest_predictions
 
     proc = LiveProcessor(predictor)
     proc.process(video_frames[10].copy())
@@ -236,6 +237,11 @@ def test_capture_adds_the_face_as_an_unlabelled_sample(live_env, predictor, vide
         sample = s.scalar(select(Sample).join(Dataset).where(Dataset.name == "captures"))
         assert sample.cur_emotion is None and sample.cur_valence is None  # unlabelled
         assert sample.bbox and sample.source_path.startswith("live/fer_mini_xception@")
+        # the live model's answer comes along, once, as the sample's prediction (not a label)
+        preds = latest_predictions(s, sample.id)
+        face = snapshot.predictions[0]
+        assert [(p.emotion, p.model_version) for p in preds] == [(face.emotion, snapshot.model_version)]
+        assert preds[0].valence == pytest.approx(face.valence) and preds[0].flags == face.flags
     assert (get_settings().data_dir / first["crop_path"]).is_file()
     with pytest.raises(ValueError, match="no face"):
         capture_to_dataset("captures", LiveSnapshot(frame_index=1, timestamp=time.time(), predictions=(),
