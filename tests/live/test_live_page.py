@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -184,3 +185,31 @@ def test_streamlit_webrtc_is_pinned_to_the_patched_version():
 
     pins = (REPO_ROOT / "requirements.txt").read_text()
     assert f"streamlit-webrtc=={PATCHED_WEBRTC}" in pins
+
+
+def test_a_trained_run_is_offered_and_reaches_the_processor(live_app, live_env):
+    """The catalog feeds the Live page: a succeeded run appears, choosing it swaps the model of
+    this viewer's processor (smoothing restarts, results cleared)."""
+    from core.config import get_settings
+    from core.store.db import write_session
+    from core.store.models import Run
+    from tests.inference.common import make_tiny_resnet
+
+    ckpt = make_tiny_resnet(get_settings().models_dir / f"run-{os.getpid()}" / "best.pt")
+    with write_session() as s, s.begin():
+        run = Run(name="tiny live", status="succeeded", checkpoint_path=str(ckpt))
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    import ui.models
+
+    ui.models.model_entries.clear()
+    at = live_app()
+    options = at.selectbox(key="live_model").options
+    assert options[:2] == ["Pretrained FER mini-Xception (default)", f"run {run_id}: tiny live"]
+    default = at.session_state["live_processor"].predictor
+    at.selectbox(key="live_model").set_value(f"run {run_id}: tiny live").run()
+    assert not at.exception, at.exception
+    chosen = at.session_state["live_processor"].predictor
+    assert chosen is not default and chosen.checkpoint == ckpt
+    assert chosen.model_version.startswith(f"run-{os.getpid()}@")
