@@ -24,6 +24,7 @@ BACKBONE_DEFAULTS: dict[str, dict] = {
 
 
 MAX_INPUT_SIZE = 1024  # a larger model input is a damaged or hostile config (40000 -> 6 GiB)
+MAX_FEATURES = 65_536  # features_mlp: the longest feature vector a config may declare
 
 
 @dataclass
@@ -49,7 +50,8 @@ class ModelConfig:
     source: str = ""  # where the weights came from (free text, shown in the UI)
 
     def __post_init__(self) -> None:
-        for name, low, high in (("input_size", 1, MAX_INPUT_SIZE), ("channels", 1, 3)):
+        max_channels = MAX_FEATURES if self.backbone == "features_mlp" else 3  # features: vector length
+        for name, low, high in (("input_size", 1, MAX_INPUT_SIZE), ("channels", 1, max_channels)):
             value = getattr(self, name)
             if type(value) is not int or not low <= value <= high:  # "64" or 40000 from a file
                 raise ValueError(f"{name} must be a whole number in {low}..{high}, got {value!r}")
