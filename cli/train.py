@@ -3,12 +3,11 @@
 `affectlab train --run-id N` is what the job queue starts (also under torchrun for DDP).
 """
 import inspect
-import logging
-import sys
 from typing import Annotated, Any
 
 import typer
 
+from cli.progress import log_to_stderr
 from cli.verb import JsonOpt, Result, verb
 from core.train_config import CHOICES, INITS
 
@@ -126,10 +125,7 @@ def train(
 ) -> Result:
     from training.loop import train as run_training
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("training").setLevel(logging.INFO)  # one line per epoch
+    log_to_stderr("training")  # one line per epoch
     options = {**flags, "dataset": dataset, "run_id": run_id, "tasks": tasks,
                "class_balanced": class_balanced, "class_weights": class_weights,
                "uncertainty": uncertainty, "no_augment": no_augment, "no_amp": no_amp}

@@ -14,6 +14,7 @@ from core.text import mask_secrets, safe_message, safe_terminal
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
 Result = dict[str, Any]
 TEXT_LIMIT = 4000  # characters of the indented result printed without --json
+EXPECTED = (LookupError, ValueError, FileNotFoundError, RuntimeError)  # reported without a traceback
 
 
 class CliError(RuntimeError):
@@ -48,13 +49,13 @@ def report(call: Callable[[], Result], *, json_out: bool,
     """Run call() and print its result or its error per the verb contract; the exit code."""
     try:
         result = call()
-    except (CliError, LookupError, ValueError, FileNotFoundError, RuntimeError) as exc:
-        return _fail(exc, json_out)
     except Exception as exc:
         from core.ingest.records import ImportFailed  # only on the error path: keeps start-up light
 
-        if isinstance(exc, ImportFailed):
+        if isinstance(exc, ImportFailed):  # every bad row, in the JSON too
             return _fail(exc, json_out, exc.report.to_dict())
+        if isinstance(exc, EXPECTED):
+            return _fail(exc, json_out)
         raise
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun only rank 0 reports

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cli.progress import log_to_stderr
 from cli.verb import JsonOpt, Result, verb
 
 app = typer.Typer()
@@ -27,16 +28,10 @@ def worker(
         "--if-idle", help="exit quietly (code 0) when another worker already serves the store")] = False,
     json_out: JsonOpt = False,
 ) -> Result:
-    import logging
-    import sys
-
     from core.jobs.scheduler import Scheduler
     from core.jobs.worker import WorkerBusy, run_worker
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("core.jobs").setLevel(logging.INFO)
+    log_to_stderr("core.jobs")
     scheduler = Scheduler(max_running=max_running, stale_after_s=stale_after)
     try:
         return run_worker(poll_s=poll, scheduler=scheduler, max_ticks=ticks, idle_exit_s=idle_exit)

@@ -32,3 +32,4 @@ from tests.inference.conftest import (  # noqa: E402, F401
     no_network,
     session_data_dir,
 )
+from tests.training.test_ssl import one_thread, openface  # noqa: E402, F401 - the SSL tests' data

@@ -7,26 +7,8 @@ from sqlalchemy import select
 
 from core.model.checkpoint import load_checkpoint
 from core.store.models import Run
-from training.ssl_synthetic import Spec, import_dataset, ssl_splits, write_dataset
 
 TINY = ("--batch-size", "16", "--kinds", "openface_au,openface_pose")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def openface(env):
-    """20 subjects x 8 frames, split 70/30 then 70/20/10 (every split has a subject)."""
-    write_dataset(env / "of", Spec(subjects=20, frames=8, image_size=32, seed=1))
-    import_dataset(env / "of", "of")
-    assert {"pretrain", "classifier", "finetune"} <= set(ssl_splits("of", 0))
-    return "of"
 
 
 def test_pretrain_classify_finetune_chain(cli, openface, env, read):

@@ -124,4 +124,4 @@ def test_missing_path_and_bad_kind(env):
     assert proc.returncode == 1 and "does not exist" in proc.stderr
     assert one_json(proc.stdout)["ok"] is False
     bad = cli("import", "xml", str(env), "--dataset", "d")
-    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    assert bad.returncode == 2 and "'xml' is not one of 'folder', 'csv'" in bad.stderr
