@@ -45,11 +45,16 @@ def _annotations() -> int:
         return s.scalar(select(func.count()).select_from(Annotation))
 
 
-def test_backup_to_any_spelling_of_the_store_is_refused_while_a_writer_commits(env):
-    ids = seed_store(20)
-    writer = Writer(ids)
+def _writer(samples: int) -> Writer:
+    """A Writer editing `samples` seeded samples, started and past its first edits."""
+    writer = Writer(seed_store(samples))
     writer.start()
-    writer.wait_for(20)
+    writer.wait_for(samples)
+    return writer
+
+
+def test_backup_to_any_spelling_of_the_store_is_refused_while_a_writer_commits(env):
+    writer = _writer(20)
     db = checks.sqlite_path()
     try:
         for _name, target in _spellings(env, db).items():
@@ -127,10 +132,7 @@ def test_backup_refuses_unusable_targets_with_one_line(env, case):
 
 def test_concurrent_backup_attempts_on_the_wal_never_lose_edits(env):
     """The issue's variant: `backup --to <db>-wal --force` from several threads at once."""
-    ids = seed_store(10)
-    writer = Writer(ids)
-    writer.start()
-    writer.wait_for(10)
+    writer = _writer(10)
     db = checks.sqlite_path()
     errors: list = []
 
