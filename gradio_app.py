@@ -30,6 +30,8 @@ from core.overlay import OverlayOptions, draw_overlays, emotion_text, stress_tex
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 7861
+MAX_UPLOAD_MB = 25  # per file: the demo takes photos only (Gradio refuses larger uploads before storing them)
+CACHE_SWEEP = (600, 3600)  # every 10 min delete this demo's temp files older than an hour
 OVERLAYS = [("Face box", "box"), ("Emotion label", "label"), ("Probability bars", "bars"),
             ("V/A circumplex", "circumplex"), ("Stress gauge", "stress")]
 DEFAULT_OVERLAYS = [v for _, v in OVERLAYS if getattr(OverlayOptions(), v)]
@@ -118,10 +120,12 @@ def analyze_image(path: str | None, model: str | None, overlays: list[str] | Non
         return None, None, va_figure([]), "Upload a photo with a face.", None
     import gradio as gr
 
-    from core.faces.io import ImageError, decode_image
+    from core.faces.io import ImageError
+    from core.uploads import check_upload_size, decode_upload
 
     try:
-        frame = decode_image(Path(path).read_bytes(), name=Path(path).name)  # BGR, our own copy
+        check_upload_size(Path(path).stat().st_size, name=Path(path).name)  # before reading it
+        frame = decode_upload(Path(path).read_bytes(), name=Path(path).name)  # BGR, our own copy
     except ImageError as exc:
         raise gr.Error(str(exc)) from None
     predictor = get_predictor(_resolve(model, choices))
@@ -162,14 +166,26 @@ def example_paths() -> list[str]:
     return [str(assets_dir() / n) for n in EXAMPLES if (assets_dir() / n).exists()]
 
 
+def example_photo(name: str | None) -> str | None:
+    """The server path of an example photo chosen by its name (only the names reach the page:
+    gr.Examples would publish server paths in the public /config)."""
+    return next((p for p in example_paths() if Path(p).name == name), None)
+
+
 def build_demo(choices: Collection[str] | None = None) -> Any:
     """The gr.Blocks app: a Webcam tab (streaming) and a Photo tab (upload)."""
     import functools
 
     import gradio as gr
+    from PIL import Image
 
+    from core.uploads import UPLOAD_MAX_PIXELS
+
+    # Pillow refuses anything over 2 x MAX_IMAGE_PIXELS: no decompression bomb is decoded in this
+    # process, by our code or by Gradio's own image handling (webcam frames, API calls)
+    Image.MAX_IMAGE_PIXELS = UPLOAD_MAX_PIXELS // 2
     choices = list(choices or model_choices())
-    with gr.Blocks(title="AffectLab") as demo:
+    with gr.Blocks(title="AffectLab", delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown("# AffectLab\nEmotion probabilities, valence/arousal in [-1, 1] and stress in "
                     "[0, 1] for every face. " + PRIOR_NOTE)
         with gr.Row():
@@ -194,10 +210,15 @@ def build_demo(choices: Collection[str] | None = None) -> Any:
         with gr.Tab("Photo"):
             with gr.Row():
                 with gr.Column():
-                    photo = gr.Image(sources=["upload", "clipboard"], type="filepath", label="Photo")
+                    # image_mode=None: Gradio hands over the uploaded file undecoded; decode_image
+                    # checks its size and declared pixels first
+                    photo = gr.Image(sources=["upload", "clipboard"], type="filepath", label="Photo",
+                                     image_mode=None)
                     go_btn = gr.Button("Analyze", variant="primary")
                     if example_paths():
-                        gr.Examples(example_paths(), [photo], cache_examples=False)
+                        example = gr.Radio([Path(p).name for p in example_paths()], label="Example photos",
+                                           value=None)
+                        example.change(example_photo, example, photo, api_name=False)
                 with gr.Column():
                     photo_out = gr.Image(label="Annotated", interactive=False)
                     photo_label = gr.Label(num_top_classes=8, label="Emotion (first face)")
@@ -217,7 +238,7 @@ def main() -> None:
     demo = build_demo()
     demo.queue().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         server_port=int(os.environ.get("GRADIO_SERVER_PORT", DEFAULT_PORT)),
-                        ssr_mode=False, share=False)
+                        ssr_mode=False, share=False, max_file_size=f"{MAX_UPLOAD_MB}mb")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.export import safe_cell
-from core.faces.io import ImageError, decode_image
+from core.faces.io import ImageError
 from core.inference.media import VideoError
 from core.model.prior import prior_note
 from core.overlay import OverlayOptions, draw_overlays
 from core.timeline import video_timeline
+from core.uploads import decode_upload
 from core.viz import bgr_to_rgb
 from ui.charts import emotion_colour
 from ui.models import model_ui
@@ -43,7 +44,7 @@ with image_tab:
             st.error(f"{md(f.name)}: {f.size / 2**20:.1f} MiB is over the {MAX_IMAGE_MB} MiB limit")
             continue
         try:
-            frame = decode_image(f.getvalue(), name=f.name)
+            frame = decode_upload(f.getvalue(), name=f.name)  # size and pixel budget before decoding
         except ImageError as exc:
             st.error(md(exc))  # the message starts with the uploaded file's name
             continue
