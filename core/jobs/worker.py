@@ -26,6 +26,7 @@ from core.jobs.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 WORKER_ARGV = (sys.executable, "-m", "core", "worker", "--if-idle")
+_STARTED: dict[Path, ProcIdentity] = {}  # lock path -> the worker this process last started
 
 
 class WorkerBusy(RuntimeError):
@@ -66,7 +67,8 @@ def run_worker(*, max_running: int = 1, poll_s: float = 2.0, db_url: str | None 
                stop: threading.Event | None = None, scheduler: Scheduler | None = None,
                max_ticks: int | None = None, idle_exit_s: float | None = None) -> dict[str, Any]:
     """Tick the scheduler every poll_s until stopped: SIGTERM/SIGINT, `stop` set, max_ticks,
-    nothing queued or running for idle_exit_s (None = never), or its SQLite store deleted.
+    nothing queued or running for idle_exit_s (None = never), its SQLite store or its lock file
+    deleted.
 
     Raises WorkerBusy when another worker serves this store. Job processes outlive the worker;
     the next worker adopts them (they are found by pid + create time + command line).
@@ -77,7 +79,7 @@ def run_worker(*, max_running: int = 1, poll_s: float = 2.0, db_url: str | None 
     stop = stop or threading.Event()
     total: dict[str, Any] = {"ticks": 0, "launched": [], "crashed": [], "cancelled": []}
     busy_at = time.monotonic()
-    with worker_lock(url), _stop_on_signals(stop):
+    with worker_lock(url) as lock, _stop_on_signals(stop):
         log.info("worker %d serving %s", os.getpid(), lock_path(url))
         while not stop.is_set():
             try:
@@ -91,7 +93,7 @@ def run_worker(*, max_running: int = 1, poll_s: float = 2.0, db_url: str | None 
                 total["stopped"] = "ticks"
             elif idle_exit_s is not None and time.monotonic() - busy_at > idle_exit_s:
                 total["stopped"] = "idle"
-            elif _store_gone(url):
+            elif _store_gone(url) or _lock_replaced(lock, lock_path(url)):
                 total["stopped"] = "store gone"
             if "stopped" in total:
                 break
@@ -112,6 +114,15 @@ def _tally(total: dict[str, Any], out: dict[str, Any]) -> bool:
     return any(summary["active"] or summary["queued"] for summary in out.values())
 
 
+def _lock_replaced(lock: IO[str], path: Path) -> bool:
+    """The lock file was deleted or replaced (its data dir removed or recreated): another
+    worker may lock the new file, so this one must end."""
+    try:
+        return os.stat(path).st_ino != os.fstat(lock.fileno()).st_ino
+    except FileNotFoundError:
+        return True
+
+
 def _store_gone(url: str) -> bool:
     """A SQLite store whose file was deleted (e.g. a test's temporary store)."""
     if not url.startswith("sqlite") or ":memory:" in url:
@@ -122,8 +133,7 @@ def _store_gone(url: str) -> bool:
 
 def worker_identity(db_url: str | None = None) -> ProcIdentity | None:
     """The live worker of this store, if any (checked with psutil, not just the file)."""
-    ident = ProcIdentity.from_dict(_read(lock_path(db_url)))
-    return ident if process_of(ident) is not None else None
+    return _live(ProcIdentity.from_dict(_read(lock_path(db_url))))
 
 
 def ensure_worker(*, command: Sequence[str] | None = None, db_url: str | None = None,
@@ -131,8 +141,8 @@ def ensure_worker(*, command: Sequence[str] | None = None, db_url: str | None = 
     """Start a detached worker unless one is alive; idempotent and cheap to call on every page
     run. Two callers at once may both start one: the second exits on the lock. idle_exit_s:
     the worker ends after that long with nothing queued or running (the next use restarts it)."""
-    ident = worker_identity(db_url)
-    if ident is not None:
+    ident = worker_identity(db_url) or _live(_STARTED.get(lock_path(db_url)))
+    if ident is not None:  # serving, or started by this process and still taking the lock
         return {"started": False, "pid": ident.pid}
     settings = get_settings()
     env = {**os.environ, "AFFECTLAB_DB_URL": db_url or settings.db_url,
@@ -141,8 +151,10 @@ def ensure_worker(*, command: Sequence[str] | None = None, db_url: str | None = 
     argv = list(command or WORKER_ARGV)
     if idle_exit_s is not None:
         argv += ["--idle-exit", f"{idle_exit_s:g}"]
-    started = spawn_detached(argv, log_path=log_path, env=env, cwd=REPO_ROOT)
+    started = _STARTED[lock_path(db_url)] = spawn_detached(argv, log_path=log_path, env=env,
+                                                           cwd=REPO_ROOT)
     return {"started": True, "pid": started.pid}
+
 
 
 def stop_worker(*, db_url: str | None = None, timeout_s: float = 10.0) -> bool:
@@ -159,6 +171,10 @@ def wait_for_worker(*, db_url: str | None = None, timeout_s: float = 30.0) -> Pr
             raise TimeoutError(f"no worker took {lock_path(db_url)} within {timeout_s:g}s")
         time.sleep(0.1)
     return ident
+
+
+def _live(ident: ProcIdentity | None) -> ProcIdentity | None:
+    return ident if process_of(ident) is not None else None
 
 
 def _read(path: Path) -> dict[str, Any] | None:

@@ -23,7 +23,14 @@ S = RunStatus
 def _stop_worker(env):
     """The page starts a real worker process: stop it and any job it left after each test."""
     yield
-    stop_worker(timeout_s=10)
+    wait_s = 20.0  # a page's worker may still be starting, and a second page run may start another
+    while True:
+        try:
+            wait_for_worker(timeout_s=wait_s)
+        except TimeoutError:
+            break
+        stop_worker(timeout_s=10)
+        wait_s = 5.0
     kill_leftovers()
 
 

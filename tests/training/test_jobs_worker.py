@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -184,4 +186,13 @@ def test_a_worker_ends_when_idle_or_when_its_store_is_deleted(env):
     for extra in ("-wal", "-shm"):
         (env / f"test.db{extra}").unlink(missing_ok=True)
     assert run_worker(poll_s=0.05)["stopped"] == "store gone"
+    new_run(epochs=1)  # a new store at the same path, but the data dir is recreated too:
+    stop = threading.Event()
+    ended: list[dict] = []
+    t = threading.Thread(target=lambda: ended.append(run_worker(poll_s=0.05, stop=stop)))
+    t.start()
+    wait(lambda: worker_identity() is not None)
+    shutil.rmtree(get_settings().data_dir / "jobs")
+    t.join(timeout=10)
+    assert ended and ended[0]["stopped"] == "store gone"  # its lock file went with the data dir
     assert get_settings().db_url.endswith("test.db")
