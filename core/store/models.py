@@ -233,3 +233,14 @@ class SplitAssignment(Base):
                                            primary_key=True)
     split: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[created]
+
+
+class User(Base):
+    """An account of a hosted instance (AFFECTLAB_AUTH=on): role and an Argon2 password hash."""
+    __tablename__ = "users"
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(12))  # viewer | annotator | admin (core.auth.Role)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[created]
+    last_login_at: Mapped[datetime | None]
