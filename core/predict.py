@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import cv2
 
-def _media_exts() -> tuple[set[str], set[str]]:
-    from core.ingest.folder_import import IMAGE_EXTS
-    from core.ingest.media_import import VIDEO_EXTS
-
-    return IMAGE_EXTS, VIDEO_EXTS
+from core.catalog import load_predictor as load_from_catalog
+from core.faces.io import IMAGE_EXTS, ImageError, read_image
+from core.inference.prediction import head_flags
+from core.video import VIDEO_EXTS, VideoError, iter_video_frames
 
 
 def list_media(path: Path) -> list[Path]:
@@ -22,28 +22,22 @@ def list_media(path: Path) -> list[Path]:
         return [path]
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such file or folder")
-    images, videos = _media_exts()
     return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lower() in images | videos)
+                  and p.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS)
 
 
 def load_predictor(model: str, *, run: int | None = None, backend: str = "auto",
                    threads: int = 1, detector: str = "both", with_landmarks: bool = True):
     """--model REF (default | run:N | a catalog label | a .pt / .onnx file), or --run N, through
     the model catalog (core.catalog.load_predictor); TorchScript only when exported here."""
-    from core.catalog import load_predictor as load
-
-    return load(f"run:{run}" if run is not None else model, backend=backend, threads=threads,
-                detector=detector, with_landmarks=with_landmarks, shared=True)
+    return load_from_catalog(f"run:{run}" if run is not None else model, backend=backend,
+                             threads=threads, detector=detector, with_landmarks=with_landmarks,
+                             shared=True)
 
 
 def predict_file(predictor, file: Path, *, fps: float | None, frames: int | None) -> dict[str, Any]:
     """{"file", "kind", "faces"}; raises ImageError / VideoError for unreadable files."""
-    from core.faces.io import read_image
-    from core.inference.media import iter_video_frames
-
-    _, videos = _media_exts()
-    if file.suffix.lower() in videos:
+    if file.suffix.lower() in VIDEO_EXTS:
         faces, sampled = [], 0
         for index, seconds, frame in iter_video_frames(file, fps=fps, frames=frames):
             sampled += 1
@@ -59,12 +53,6 @@ def predict_paths(path: str | Path, predictor, *, fps: float | None = 2.0,
                   frames: int | None = None) -> dict[str, Any]:
     """Predict every face of an image, a video or a folder of them; unreadable files are
     reported in "errors" and skipped."""
-    import cv2
-
-    from core.faces.io import ImageError
-    from core.inference.media import VideoError
-    from core.inference.prediction import head_flags
-
     files = list_media(Path(path))
     done, errors = [], []
     for file in files:

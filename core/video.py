@@ -18,6 +18,7 @@ import numpy as np
 from core.faces.io import MAX_PIXELS
 
 DEFAULT_FPS = 2.0  # frames sampled per second of video, everywhere (import, predict, Upload)
+VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}  # files read as videos
 END_SLACK_S = 0.5  # a stream may end this much before its declared duration (plus 2 frames)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.faces.io import IMAGE_EXTS
 from core.ingest.context import ImportContext
 from core.ingest.crop_check import crop_warning
 from core.ingest.csv_import import read_crop_file
@@ -14,7 +15,6 @@ from core.ingest.records import PendingSample, RowError
 from core.ingest.tables import is_missing, table_rows
 from core.taxonomy import FER7, LabelError
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 FER_USAGE = {"training": "train", "publictest": "val", "privatetest": "test"}
 
 

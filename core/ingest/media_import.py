@@ -9,15 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from core.faces.io import ImageError, decode_image
+from core.faces.io import IMAGE_EXTS, ImageError, decode_image
 from core.ingest.context import ImportContext
 from core.ingest.files import files_under
-from core.ingest.folder_import import IMAGE_EXTS
 from core.ingest.records import PendingSample, RowError
 from core.taxonomy import LabelError
-from core.video import DEFAULT_FPS, VideoError, VideoReader
+from core.video import DEFAULT_FPS, VIDEO_EXTS, VideoError, VideoReader
 
-VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 MAX_MEDIA_BYTES = 2 * 1024**3
 
 
