@@ -6,19 +6,16 @@ and Save & next stores exactly those values; the click and save latencies are pr
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 from core.config import REPO_ROOT
-from tests.live.common import ASSETS
-from tests.live.test_live_browser import CHROMIUM, require_browser_tools, wait_for
+from tests.browser.server import chromium_page, streamlit_app
+from tests.live.test_live_browser import wait_for
 
 pytestmark = pytest.mark.browser
 PORTS = range(8615, 8626)
@@ -33,53 +30,13 @@ TO_PIXEL = """([v, a]) => {
 }"""
 
 
-def _port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
-
-
 @pytest.fixture
 def server(tmp_path) -> Iterator[dict]:
-    require_browser_tools()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AFFECTLAB_")}
-    env.update(AFFECTLAB_DATA_DIR=str(tmp_path / "data"), AFFECTLAB_DB_URL=f"sqlite:///{tmp_path / 'a.db'}",
-               AFFECTLAB_ASSETS_DIR=str(ASSETS), HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
     seed = ("from pathlib import Path\nfrom core.ingest import import_path\n"
             "from tests.helpers import write_affectnet_csv\n"
             f"import_path('csv', write_affectnet_csv(Path({str(tmp_path / 'in')!r}), 6), dataset='demo')\n")
-    subprocess.run([sys.executable, "-c", seed], cwd=REPO_ROOT, env=env, check=True)
-    port, log = _port(), tmp_path / "server.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address=127.0.0.1",
-           f"--server.port={port}", "--server.headless=true", "--browser.gatherUsageStats=false",
-           "--server.fileWatcherType=none"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_for(healthy, 30, "the streamlit server", log=log)
-        yield {"url": url, "env": env, "log": log, "tmp": tmp_path}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with streamlit_app(tmp_path, seed=seed, ports=PORTS) as app:
+        yield app
 
 
 def _slider(page, label: str) -> float | None:
@@ -104,39 +61,25 @@ def _stored(env: dict, ids: list[int]) -> dict[int, tuple]:
 
 
 def test_one_click_on_the_circumplex_sets_va_on_three_samples(server):
-    from playwright.sync_api import sync_playwright
-
-    home = server["tmp"] / "home"
-    home.mkdir()
-    browser_env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-                   "XDG_CACHE_HOME": str(home / ".cache")}
     clicks, saves = [], []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), env=browser_env,
-                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1300})
-        try:
-            page.goto(f"{server['url']}/relabel?annotator=ana", wait_until="domcontentloaded")
-            page.get_by_text("in order", exact=True).click()
-            wait_for(lambda: page.get_by_text("in order · 1 of 6").count(), 30, "the first sample")
-            for i, (v, a) in enumerate(TARGETS):
-                x, y = wait_for(lambda v=v, a=a: page.evaluate(TO_PIXEL, [v, a]), 30,
-                                f"the plot of sample {i + 1}", log=server["log"])
-                page.wait_for_timeout(300)  # let plotly finish drawing it
-                t0 = time.monotonic()
-                page.mouse.click(x, y)  # ONE click: never repeated
-                wait_for(lambda v=v, a=a: (_slider(page, "Valence"), _slider(page, "Arousal")) == (v, a),
-                         20, f"one click at ({v}, {a}) to set the sliders on sample {i + 1}",
-                         log=server["log"])
-                clicks.append(time.monotonic() - t0)
-                t0 = time.monotonic()
-                page.get_by_role("button", name="Save & next").click()
-                wait_for(lambda i=i: page.get_by_text(f"in order · {i + 2} of 6").count(), 20,
-                         f"sample {i + 2} after saving", log=server["log"])
-                saves.append(time.monotonic() - t0)
-        finally:
-            page.screenshot(path=str(server["tmp"] / "relabel.png"))
-            browser.close()
+    with chromium_page(server["tmp"], height=1300) as page:
+        page.goto(f"{server['url']}/relabel?annotator=ana", wait_until="domcontentloaded")
+        page.get_by_text("in order", exact=True).click()
+        wait_for(lambda: page.get_by_text("in order · 1 of 6").count(), 30, "the first sample")
+        for i, (v, a) in enumerate(TARGETS):
+            x, y = wait_for(lambda v=v, a=a: page.evaluate(TO_PIXEL, [v, a]), 30,
+                            f"the plot of sample {i + 1}", log=server["log"])
+            page.wait_for_timeout(300)  # let plotly finish drawing it
+            t0 = time.monotonic()
+            page.mouse.click(x, y)  # ONE click: never repeated
+            wait_for(lambda v=v, a=a: (_slider(page, "Valence"), _slider(page, "Arousal")) == (v, a),
+                     20, f"one click at ({v}, {a}) to set the sliders on sample {i + 1}", log=server["log"])
+            clicks.append(time.monotonic() - t0)
+            t0 = time.monotonic()
+            page.get_by_role("button", name="Save & next").click()
+            wait_for(lambda i=i: page.get_by_text(f"in order · {i + 2} of 6").count(), 20,
+                     f"sample {i + 2} after saving", log=server["log"])
+            saves.append(time.monotonic() - t0)
     stored = _stored(server["env"], [1, 2, 3])
     assert stored == {i + 1: (v, a, "ana") for i, (v, a) in enumerate(TARGETS)}, stored
     print(f"click -> sliders set: {', '.join(f'{t:.2f}' for t in clicks)} s; "
