@@ -91,23 +91,29 @@ def test_two_threads_editing_one_sample_one_wins_one_conflicts(write, read):
     assert _sample(read, 4).cur_emotion == {"ana": "Sad", "bob": "Happy"}[winner]
 
 
+def _edit(write, sid: int, base: int | None, **values):
+    with write() as s, s.begin():
+        return edit_label(s, sid, base_annotation_id=base, annotator=values.pop("annotator", "ana"), **values)
+
+
+def _undo(write, sid: int, base: int | None):
+    with write() as s, s.begin():
+        return undo_last(s, sid, base_annotation_id=base, annotator="ana")
+
+
 def test_undo_restores_previous_label_and_is_itself_history(write, read):
     with write() as s, s.begin():
         seed_samples(s, 8)
     base = _sample(read, 5).cur_annotation_id
-    with write() as s, s.begin():
-        first = edit_label(s, 5, base_annotation_id=base, annotator="ana", emotion="Sad")
-    with write() as s, s.begin():
-        second = edit_label(s, 5, base_annotation_id=first.id, annotator="ana", emotion="Anger")
-    with write() as s, s.begin():
-        undo = undo_last(s, 5, base_annotation_id=second.id, annotator="ana")
+    first = _edit(write, 5, base, emotion="Sad")
+    second = _edit(write, 5, first.id, emotion="Anger")
+    undo = _undo(write, 5, second.id)
     assert undo.annotation.undoes_id == second.id and undo.annotation.raw is None
     assert undo.undone.id == second.id and undo.current["emotion"] == "Sad"
     smp = _sample(read, 5)  # the undone edit's predecessor is the head again, not the undo row
     assert (smp.cur_emotion, smp.cur_annotation_id, smp.cur_source) == ("Sad", first.id, "human")
     assert undo.current["head"] == first.id
-    with write() as s, s.begin():
-        again = undo_last(s, 5, base_annotation_id=undo.current["head"], annotator="ana")
+    again = _undo(write, 5, undo.current["head"])
     smp = _sample(read, 5)
     assert smp.cur_emotion == "Fear" and smp.cur_sources["emotion"] == "imported"
     assert (smp.cur_source, smp.cur_annotation_id) == ("imported", base) == ("imported", again.current["head"])
@@ -124,12 +130,9 @@ def test_edit_after_undo_is_based_on_the_restored_head(write, read):
     with write() as s, s.begin():
         seed_samples(s, 8)
     base = _sample(read, 6).cur_annotation_id
-    with write() as s, s.begin():
-        edit = edit_label(s, 6, base_annotation_id=base, annotator="ana", emotion="Sad")
-    with write() as s, s.begin():
-        undo = undo_last(s, 6, base_annotation_id=edit.id, annotator="ana")
-    with write() as s, s.begin():  # no conflict with one's own undo
-        edit_label(s, 6, base_annotation_id=undo.current["head"], annotator="ana", emotion="Fear")
+    edit = _edit(write, 6, base, emotion="Sad")
+    undo = _undo(write, 6, edit.id)
+    _edit(write, 6, undo.current["head"], emotion="Fear")  # no conflict with one's own undo
     assert _sample(read, 6).cur_emotion == "Fear"
     with pytest.raises(ConflictError):  # the undone edit is no base any more
         with write() as s, s.begin():
@@ -139,15 +142,12 @@ def test_edit_after_undo_is_based_on_the_restored_head(write, read):
 def test_undo_of_the_only_label_of_an_unlabelled_sample_leaves_no_head(write, read):
     with write() as s, s.begin():
         seed_samples(s, 4, labelled=0.0)
-    with write() as s, s.begin():
-        edit = edit_label(s, 2, base_annotation_id=None, annotator="ana", valence=0.3, arousal=0.1)
-    with write() as s, s.begin():
-        undo = undo_last(s, 2, base_annotation_id=edit.id, annotator="ana")
+    edit = _edit(write, 2, None, valence=0.3, arousal=0.1)
+    undo = _undo(write, 2, edit.id)
     smp = _sample(read, 2)
     assert (smp.cur_annotation_id, smp.cur_valence, smp.cur_source) == (None, None, None)
     assert undo.current == {"emotion": None, "valence": None, "arousal": None, "stress": None, "head": None}
-    with write() as s, s.begin():
-        edit_label(s, 2, base_annotation_id=None, annotator="ana", valence=-0.4)
+    _edit(write, 2, None, valence=-0.4)
     assert _sample(read, 2).cur_valence == -0.4
 
 
