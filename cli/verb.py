@@ -50,10 +50,9 @@ def report(call: Callable[[], Result], *, json_out: bool,
     try:
         result = call()
     except Exception as exc:
-        from core.ingest.records import ImportFailed  # only on the error path: keeps start-up light
-
-        if isinstance(exc, ImportFailed):  # every bad row, in the JSON too
-            return _fail(exc, json_out, exc.report.to_dict())
+        report_of = getattr(getattr(exc, "report", None), "to_dict", None)
+        if isinstance(exc, EXPECTED) and report_of is not None:  # core.ingest's ImportFailed:
+            return _fail(exc, json_out, report_of())  # every bad row, in the JSON too
         if isinstance(exc, EXPECTED):
             return _fail(exc, json_out)
         raise
