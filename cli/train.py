@@ -2,13 +2,12 @@
 
 `affectlab train --run-id N` is what the job queue starts (also under torchrun for DDP).
 """
-import inspect
 from typing import Annotated, Any
 
 import typer
 
 from cli.progress import log_to_stderr
-from cli.verb import JsonOpt, Result, verb
+from cli.verb import JsonOpt, Result, verb, with_options
 from core.train_config import CHOICES, INITS
 
 app = typer.Typer()
@@ -40,17 +39,8 @@ def _param(flag: str) -> str:
     return flag[2:].replace("-", "_")
 
 
-def with_config_flags(fn):
-    """fn(**options) with one `--flag` option per FLAGS entry added to its signature (default
-    None = not given), so Typer builds them without repeating each field by hand."""
-    sig = inspect.signature(fn)
-    extra = [inspect.Parameter(_param(flag), inspect.Parameter.KEYWORD_ONLY, default=None,
-                               annotation=Annotated[typ | None, typer.Option(flag, help=help_)])
-             for flag, (_, typ, help_) in FLAGS.items()]
-    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in sig.parameters.values()
-              if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    fn.__signature__ = sig.replace(parameters=[*params, *extra])
-    return fn
+CONFIG_FLAGS = {_param(flag): (Annotated[typ | None, typer.Option(flag, help=help_)], None)
+                for flag, (_, typ, help_) in FLAGS.items()}  # one option per FLAGS entry, None = not given
 
 
 def overrides(options: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +93,7 @@ def train_summary(result: dict[str, Any]) -> Result:
 
 
 @verb(app, "train", help="train (or resume) a model on a dataset")
-@with_config_flags
+@with_options(CONFIG_FLAGS)
 def train(
     dataset: Annotated[str | None, typer.Option(help="dataset name (required unless --run-id)")] = None,
     run_id: Annotated[int | None, typer.Option(

@@ -1,6 +1,7 @@
 """The verb contract: a function returning a dict; `--json` prints it as one JSON object on stdout,
 errors go to stderr with exit code 1, success is exit code 0."""
 import functools
+import inspect
 import json
 import os
 import sys
@@ -73,3 +74,20 @@ def _fail(exc: Exception, json_out: bool, details: Result | None = None) -> int:
     if json_out and os.environ.get("RANK", "0") == "0":  # JSON escapes control characters itself
         print(json.dumps({"ok": False, "error": mask_secrets(exc), **(details or {})}, default=str))
     return 1
+
+
+def with_options(extra: dict[str, tuple[Any, Any]]) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
+    """Add options shared by several verbs to fn's signature: {name: (Annotated type, default)};
+    fn receives them in **options. Typer reads the signature, so each option is declared once."""
+
+    def add(fn: Callable[..., Result]) -> Callable[..., Result]:
+        sig = inspect.signature(fn)
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in sig.parameters.values()
+               if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+                 for name, (kind, default) in extra.items()]
+        fn.__signature__ = sig.replace(parameters=[*own, *added])
+        return fn
+
+    return add
+
