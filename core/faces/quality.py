@@ -12,7 +12,7 @@ from core.faces.types import Face
 # face box side (px) scoring 0 and 1: from the canonical crop's side up, a face is stored and
 # served without being enlarged
 MIN_SIDE, FULL_SIDE = 24.0, float(CANONICAL_SIZE)
-SHARPNESS_HALF = 300.0  # variance of Laplacian scoring 0.5 (sharp faces: 600-3600; blur 3 px: 80-340)
+SHARPNESS_HALF = 300.0  # variance of Laplacian scoring 0.5 (bundled photos: sharp faces 580-1820, blur 3 px 40-320)
 SHARPNESS_SIZE = 64  # sharpness is measured on the canonical crop resized to this gray size
 MAX_YAW = 0.5  # nose offset from the eye midpoint, in inter-ocular distances, scoring 0
 
