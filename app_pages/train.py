@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.auth import AccessDenied, Role
 from core.jobs import store as jobs
 from core.jobs.preflight import check_launch
 from core.jobs.status import CANCELLABLE, RESUMABLE, RunStatus
 from core.splits import split_dataset
 from core.store.db import write_session
+from ui.auth import can, identity
 from ui.data import stats
 from ui.state import dataset_ui
 from ui.text import md
@@ -50,10 +52,14 @@ if config is not None:
     for msg in check["errors"]:
         st.error(f"Not launched: {msg}")
     if not check["errors"]:
-        run_id = jobs.create_run(config)
-        st.session_state["run_pick"] = run_id  # follow the new run
-        st.session_state["launch_warnings"] = check["warnings"]
-        st.toast(f"Run {run_id} queued")
+        try:
+            run_id = jobs.create_run(config, identity=identity())
+        except AccessDenied as exc:
+            st.error(f"Not launched: {exc}")
+        else:
+            st.session_state["run_pick"] = run_id  # follow the new run
+            st.session_state["launch_warnings"] = check["warnings"]
+            st.toast(f"Run {run_id} queued")
 for msg in st.session_state.get("launch_warnings", []):
     st.warning(msg)
 
@@ -76,11 +82,12 @@ def live_runs() -> None:
     st.progress(1.0 if done else min(1.0, (p.get("global_step") or 0) / total),
                 text=f"run {run['id']} · {status_text(run)}")
     c1, c2 = st.columns(2)
-    if c1.button("Cancel", key=f"cancel-{run_id}", disabled=run["status"] not in CANCELLABLE):
-        jobs.cancel(run_id)
+    admin = can(Role.ADMIN)  # core refuses the others anyway
+    if c1.button("Cancel", key=f"cancel-{run_id}", disabled=not admin or run["status"] not in CANCELLABLE):
+        jobs.cancel(run_id, identity=identity())
         st.rerun()
-    if c2.button("Resume", key=f"resume-{run_id}", disabled=run["status"] not in RESUMABLE):
-        jobs.resume(run_id)
+    if c2.button("Resume", key=f"resume-{run_id}", disabled=not admin or run["status"] not in RESUMABLE):
+        jobs.resume(run_id, identity=identity())
         st.rerun()
     if done:
         evaluate_ui(run_id)
@@ -98,8 +105,8 @@ def evaluate_ui(run_id: int) -> None:
     """Queue an evaluation job for Review and show the newest one's state."""
     c1, c2 = st.columns([1, 3])
     split = c1.selectbox("Evaluate on", ["test", "val", "train"], key=f"eval-split-{run_id}")
-    if c2.button("Evaluate and store predictions for Review", key=f"eval-{run_id}"):
-        jobs.submit_job("evaluate", run_id=run_id, args={"split": split})
+    if c2.button("Evaluate and store predictions for Review", key=f"eval-{run_id}", disabled=not can(Role.ADMIN)):
+        jobs.submit_job("evaluate", run_id=run_id, args={"split": split}, identity=identity())
     latest = jobs.run_jobs(run_id, kind="evaluate", limit=1)
     if latest:
         kind, text = eval_message(latest[0])

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core.assets import asset_path
+from core.auth import LOCAL_OPERATOR  # building the demo is the installation's own act
 from core.ingest import import_path
 from core.prelabel import prelabel
 from core.splits import split_dataset
@@ -60,7 +61,7 @@ def prepare_demo(*, force: bool = False, progress: Progress | None = None) -> di
                 folder = Path(tmp) / "posed" / name.split("-")[1] / emotion
                 folder.mkdir(parents=True)
                 shutil.copyfile(asset_path(name), folder / name)
-                reports.append(import_path("images", folder.parent, dataset=DEMO,
+                reports.append(import_path("images", folder.parent, dataset=DEMO, identity=LOCAL_OPERATOR,
                                            progress=_step(progress, step),
                                            options={"subject": name.split("-")[1]}))
                 step += 1
@@ -68,10 +69,10 @@ def prepare_demo(*, force: bool = False, progress: Progress | None = None) -> di
             loose.mkdir()
             for name in UNLABELLED:
                 shutil.copyfile(asset_path(name), loose / name)
-            reports.append(import_path("images", loose, dataset=DEMO, progress=_step(progress, step)))
+            reports.append(import_path("images", loose, dataset=DEMO, identity=LOCAL_OPERATOR, progress=_step(progress, step)))
             step += 1
             for name, fps in VIDEOS.items():
-                reports.append(import_path("video", asset_path(name), dataset=DEMO,
+                reports.append(import_path("video", asset_path(name), dataset=DEMO, identity=LOCAL_OPERATOR,
                                            progress=_step(progress, step), options={"fps": fps}))
                 step += 1
         with write_session() as s, s.begin():

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.auth import Identity, Role, require
 from core.inference.backends import (
     CONFIG_METADATA_KEY,
     OnnxRunner,
@@ -179,12 +180,14 @@ def ensure_exported(checkpoint: str | Path, fmt: str = "onnx") -> Path:
     return path
 
 
-def export_in_subprocess(checkpoint: str | Path, fmt: str = "onnx", *, timeout: float = 900
-                         ) -> dict[str, Any]:
+def export_in_subprocess(checkpoint: str | Path, fmt: str = "onnx", *, timeout: float = 900,
+                         identity: Identity | None = None) -> dict[str, Any]:
     """ensure_exported in a fresh Python process (`python -m core.export_model CHECKPOINT FMT`),
     for long-running servers: torch.export's compile caches, worker threads and ~1 GB of peak
     memory stay out of the process that serves the Live page. Returns export_model's result
-    ({"path", "card", "parity", ...}); ValueError with the child's last error line on failure."""
+    ({"path", "card", "parity", ...}); ValueError with the child's last error line on failure.
+    Admins only (core.auth)."""
+    require(identity, Role.ADMIN, "exporting a model")
     import subprocess
     import sys
 

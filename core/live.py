@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from core.auth import Identity, Role, require
 from core.faces.detect import STREAM_DETECTOR  # one BlazeFace range per frame
 from core.faces.types import iou  # noqa: F401 - shared box overlap, re-exported
 from core.inference.prediction import FacePrediction
@@ -247,12 +248,15 @@ def _write_count(path: Path, count: int) -> None:
 PREDICTION_KEYS = ("probs", "emotion", "confidence", "valence", "arousal", "stress", "flags")
 
 
-def capture_to_dataset(dataset: str, snapshot: LiveSnapshot, *, source: str = "live") -> dict[str, Any]:
+def capture_to_dataset(dataset: str, snapshot: LiveSnapshot, *, source: str = "live",
+                       identity: Identity | None = None) -> dict[str, Any]:
     """Store the snapshot's first face as an unlabelled sample of dataset (created if new), with
     the live model's prediction for it (Relabel shows it; accepting it records which it was).
 
     Call from the page's thread, never from the frame callback. Idempotent by crop content.
+    Adding samples is an import: admins only (core.auth).
     """
+    require(identity, Role.ADMIN, "capturing faces into a dataset")
     from sqlalchemy import select
 
     from core.ingest.commit import commit_samples

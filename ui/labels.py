@@ -6,8 +6,10 @@ from typing import Any
 
 import streamlit as st
 
+from core.auth import AccessDenied
 from core.store.db import write_session
 from core.store.labels import FIELDS, UNSET, ConflictError, LabelValueError, Undo, edit_label, undo_last
+from ui.auth import identity
 from ui.text import md
 
 Outcome = tuple[bool, str, int | None]  # ok, message, the sample's head afterwards
@@ -42,8 +44,8 @@ def _saved(sample: dict[str, Any], *, annotator: str, classes: list[str] | None,
     try:
         with write_session() as s, s.begin():
             ann = edit_label(s, sample["id"], base_annotation_id=sample["head"], annotator=annotator,
-                             classes=classes, prediction_id=prediction_id, **values)
-    except (ConflictError, LabelValueError) as exc:
+                             classes=classes, prediction_id=prediction_id, identity=identity(), **values)
+    except (ConflictError, LabelValueError, AccessDenied) as exc:
         return False, f"Not saved: {exc}", None
     st.cache_data.clear()  # pages must show the new label at once
     based = f", based on the model's prediction #{prediction_id}" if prediction_id else ""
@@ -95,9 +97,10 @@ def undo_label(sample: dict[str, Any], *, annotator: str) -> Outcome:
     """Undo the newest human edit of the sample; the outcome names what is current again."""
     try:
         with write_session() as s, s.begin():
-            undo = undo_last(s, sample["id"], base_annotation_id=sample["head"], annotator=annotator)
+            undo = undo_last(s, sample["id"], base_annotation_id=sample["head"], annotator=annotator,
+                             identity=identity())
             message = undo_message(undo, annotator=annotator)
-    except (ConflictError, LabelValueError) as exc:
+    except (ConflictError, LabelValueError, AccessDenied) as exc:
         return False, f"Not undone: {exc}", None
     st.cache_data.clear()
     return True, message, undo.current["head"]

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from core.auth import Identity, Role, require
 from core.config import get_settings
 from core.ingest.commit import commit_samples
 from core.ingest.context import ImportContext
@@ -64,11 +65,13 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
                 skip_invalid: bool = False, rules: DerivationRules | None = None,
                 options: dict[str, Any] | None = None,
                 progress: Callable[[int, int | None], None] | None = None,
-                db_url: str | None = None) -> ImportReport:
+                db_url: str | None = None, identity: Identity | None = None) -> ImportReport:
     """Import `path` with the `kind` parser into `dataset`.
 
     All-or-nothing unless `skip_invalid`: any bad row raises ImportFailed and nothing is stored.
+    Admins only (core.auth; the command line runs as the local operator).
     """
+    require(identity, Role.ADMIN, "importing data")
     if kind not in PARSERS:
         raise ValueError(f"unknown import kind {kind!r}; one of {', '.join(sorted(PARSERS))}")
     path = Path(path)

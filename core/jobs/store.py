@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from core.auth import Identity, Role, require
 from core.config import get_settings
 from core.jobs.proc import own_identity, read_tail
 from core.jobs.status import ACTIVE, CANCELLABLE, RESUMABLE, RunStatus
@@ -26,13 +27,14 @@ S = RunStatus
 
 
 def create_run(config: Mapping[str, Any] | Any, *, status: RunStatus = S.QUEUED,
-               db_url: str | None = None) -> int:
+               db_url: str | None = None, identity: Identity | None = None) -> int:
     """A new Run row for a training config (a dict or an object with to_dict(), e.g.
     training's TrainConfig) whose dataset must exist; returns its id.
 
     Queued runs are started by the worker. A process that trains the run itself passes
-    STARTING, so the worker never claims it.
+    STARTING, so the worker never claims it. AccessDenied below the admin role (core.auth).
     """
+    require(identity, Role.ADMIN, "starting a training run")
     config = dict(config.to_dict() if hasattr(config, "to_dict") else config)
     dataset = config.get("dataset") or ""
     name = config.get("name") or f"{config.get('backbone', 'model')} on {dataset}"
@@ -46,8 +48,9 @@ def create_run(config: Mapping[str, Any] | Any, *, status: RunStatus = S.QUEUED,
 
 
 def submit_job(kind: str, *, run_id: int | None = None, args: dict[str, Any] | None = None,
-               db_url: str | None = None) -> int:
-    """Queue a background job (kind in JOB_KINDS) for the worker; returns its id."""
+               db_url: str | None = None, identity: Identity | None = None) -> int:
+    """Queue a background job (kind in JOB_KINDS) for the worker; returns its id. Admins only."""
+    require(identity, Role.ADMIN, f"starting a {kind} job")
     if kind not in JOB_KINDS:
         raise ValueError(f"unknown job kind {kind!r} (known: {', '.join(JOB_KINDS)})")
     with write_session(db_url) as s, s.begin():
@@ -59,10 +62,12 @@ def submit_job(kind: str, *, run_id: int | None = None, args: dict[str, Any] | N
         return job.id
 
 
-def cancel(row_id: int, *, table: Table = Run, db_url: str | None = None) -> RunStatus | None:
+def cancel(row_id: int, *, table: Table = Run, db_url: str | None = None,
+           identity: Identity | None = None) -> RunStatus | None:
     """Stop a run or job: queued -> cancelled at once, starting/running -> cancelling (its
     process stops at its next check; the worker kills it after a grace period). Returns the
-    status now (None if there is no such row); a finished row is left as it is."""
+    status now (None if there is no such row); a finished row is left as it is. Admins only."""
+    require(identity, Role.ADMIN, "cancelling a job")
     with write_session(db_url) as s, s.begin():
         if set_status(s, table, row_id, (S.QUEUED,), status=S.CANCELLED, finished_at=utcnow()):
             return S.CANCELLED
@@ -72,8 +77,9 @@ def cancel(row_id: int, *, table: Table = Run, db_url: str | None = None) -> Run
         return None if status is None else S(status)
 
 
-def resume(run_id: int, *, db_url: str | None = None) -> None:
-    """Queue a failed or cancelled run again; it continues from its last checkpoint."""
+def resume(run_id: int, *, db_url: str | None = None, identity: Identity | None = None) -> None:
+    """Queue a failed or cancelled run again; it continues from its last checkpoint. Admins only."""
+    require(identity, Role.ADMIN, "resuming a training run")
     with write_session(db_url) as s, s.begin():
         if not set_status(s, Run, run_id, RESUMABLE, status=S.QUEUED, pid=None, proc=None,
                           error=None, finished_at=None, stop_reason=None):

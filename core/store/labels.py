@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.auth import Identity, Role, recorded_name, require
 from core.store.current import FIELDS, compute_current, move_head, refresh_current
 from core.store.models import Annotation, Annotator, Prediction, Sample
 
@@ -71,12 +72,14 @@ def _move_head(session: Session, sample_id: int, base_id: int | None, new_id: in
 def edit_label(session: Session, sample_id: int, *, base_annotation_id: int | None, annotator: str,
                emotion: Any = UNSET, valence: Any = UNSET, arousal: Any = UNSET,
                stress: Any = UNSET, note: str = "", classes: Sequence[str] | None = None,
-               prediction_id: int | None = None) -> Annotation:
+               prediction_id: int | None = None, identity: Identity | None = None) -> Annotation:
     """Save a human label based on `base_annotation_id` (the head the editor saw).
 
-    Fields left UNSET keep their current value. Raises ConflictError when the head moved on.
+    Fields left UNSET keep their current value. Raises ConflictError when the head moved on,
+    AccessDenied below the annotator role (core.auth; a signed-in identity is the annotator).
     `prediction_id` names the model prediction the annotator accepted or corrected.
     """
+    annotator = recorded_name(require(identity, Role.ANNOTATOR, "changing a label"), annotator)
     _check(emotion, valence, arousal, stress, classes)
     if prediction_id is not None:
         pred_sample = session.scalar(select(Prediction.sample_id).where(Prediction.id == prediction_id))
@@ -105,9 +108,10 @@ class Undo:
 
 
 def undo_last(session: Session, sample_id: int, *, base_annotation_id: int | None,
-              annotator: str) -> Undo:
+              annotator: str, identity: Identity | None = None) -> Undo:
     """Undo the newest human edit still in effect: a new row (undoes_id) marks it undone, so the
     labels it replaced show again. Nothing is deleted; `base_annotation_id` guards against conflicts."""
+    annotator = recorded_name(require(identity, Role.ANNOTATOR, "undoing a label"), annotator)
     anns = list(session.scalars(select(Annotation).where(Annotation.sample_id == sample_id)))
     undone = {a.undoes_id for a in anns if a.undoes_id is not None}
     active = [a for a in anns if a.source == "human" and a.id not in undone and a.undoes_id is None]
