@@ -1,8 +1,9 @@
 """Relabel responsiveness: server time of one Save & next, Undo and V/A change, measured with
 Streamlit's AppTest on a seeded 40-sample store (warm: after a first full page run).
 
-AppTest runs the whole script for every interaction; a browser that reruns only the editor
-fragment does less. The script run time is the server time an interaction costs (median of N).
+AppTest runs the whole script for every interaction (column "full run", callbacks included); in
+a browser the editor's buttons rerun only the editor fragment, whose body is timed on its own
+(column "fragment": st.fragment is wrapped with a timer while the benchmark runs). Medians of N.
 
     python benchmarks/relabel_bench.py [--n 15] [--json]
 """
@@ -28,6 +29,32 @@ def _seed(root: Path) -> None:
     import_path("csv", write_affectnet_csv(root / "in", 40, subjects=10), dataset="demo")
 
 
+FRAGMENT_TIMES: list[float] = []
+
+
+def _time_fragments() -> None:
+    """Wrap st.fragment so every fragment body run appends its duration to FRAGMENT_TIMES."""
+    import functools
+
+    import streamlit as st
+
+    real = st.fragment
+
+    def fragment(func=None, **kwargs):
+        def deco(f):
+            @functools.wraps(f)
+            def timed(*a, **k):
+                t0 = time.perf_counter()
+                try:
+                    return f(*a, **k)
+                finally:
+                    FRAGMENT_TIMES.append(time.perf_counter() - t0)
+            return real(timed, **kwargs)
+        return deco(func) if func is not None else deco
+
+    st.fragment = fragment
+
+
 def _timed(at, action) -> float:
     t0 = time.perf_counter()
     action(at).run()
@@ -35,8 +62,11 @@ def _timed(at, action) -> float:
     return time.perf_counter() - t0
 
 
-def measure(n: int, *, undo: bool = True) -> dict[str, float]:
+def measure(n: int, *, undo: bool = True) -> dict[str, tuple[float, float | None]]:
+    """Per interaction: (full run ms, fragment body ms or None when the page has no fragment)."""
     from streamlit.testing.v1 import AppTest
+
+    _time_fragments()
 
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.session_state["annotator"] = "bench"
@@ -45,16 +75,24 @@ def measure(n: int, *, undo: bool = True) -> dict[str, float]:
     at.switch_page("app_pages/relabel.py").run()
     times: dict[str, list[float]] = {"page": [], "emotion": [], "valence": [], "save_next": [],
                                      "undo": []}
+    frags: dict[str, list[float]] = {k: [] for k in times}
+
+    def timed(name: str, action) -> None:
+        FRAGMENT_TIMES.clear()
+        times[name].append(_timed(at, action))
+        frags[name] += FRAGMENT_TIMES[-1:]
+
     for i in range(n):
         key = next(b.key for b in at.button if b.key and b.key.endswith("-b0")).rsplit("-", 1)[0]
-        times["emotion"].append(_timed(at, lambda a: a.button(key=f"{key}-b{i % 8}").click()))
-        times["valence"].append(_timed(at, lambda a: a.slider(key=f"{key}-v").set_value(0.25)))
-        times["save_next"].append(_timed(at, lambda a: a.button(key="save").click()))
-        times["page"].append(_timed(at, lambda a: a))
+        timed("emotion", lambda a, k=f"{key}-b{i % 8}": a.button(key=k).click())
+        timed("valence", lambda a, k=f"{key}-v": a.slider(key=k).set_value(0.25))
+        timed("save_next", lambda a: a.button(key="save").click())
+        timed("page", lambda a: a)
         if undo and i % 3 == 0:  # back to the saved one and undo it
             at.button(key="back").click().run()
-            times["undo"].append(_timed(at, lambda a: a.button(key="undo").click()))
-    return {k: round(statistics.median(v) * 1000, 1) for k, v in times.items() if v}
+            timed("undo", lambda a: a.button(key="undo").click())
+    ms = lambda v: round(statistics.median(v) * 1000, 1) if v else None  # noqa: E731
+    return {k: (ms(v), ms(frags[k])) for k, v in times.items() if v}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(out))
     else:
-        for k, v in out.items():
-            print(f"{k:10s} {v:8.1f} ms (median server time per interaction)")
+        print(f"{'':10s} {'full run':>10s} {'fragment':>10s}  (median server ms per interaction)")
+        for k, (full, frag) in out.items():
+            print(f"{k:10s} {full:10.1f} {'-' if frag is None else f'{frag:.1f}':>10s}")
     return 0
 
 
