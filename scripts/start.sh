@@ -47,6 +47,12 @@ fi
 if [[ -n ${SPACE_ID:-} && -z ${STREAMLIT_SERVER_XSRF_COOKIE_SAME_SITE:-} ]]; then
   export STREAMLIT_SERVER_XSRF_COOKIE_SAME_SITE=none
 fi
+# A Space is public: visitors browse, use Live and Upload; labels and jobs need a sign-in
+# (accounts: `affectlab user add`, or tokens in the AFFECTLAB_TOKENS secret). Set
+# AFFECTLAB_AUTH=off as a variable to open it to everyone.
+if [[ -n ${SPACE_ID:-} ]]; then
+  export AFFECTLAB_AUTH=${AFFECTLAB_AUTH:-on}
+fi
 export STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION=${STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION:-true}
 # 0.0.0.0 inside the container only: which host interfaces reach it is `docker run -p`'s choice
 # (README, "Hosting safely": -p 127.0.0.1:7860:7860 for a local-only container).

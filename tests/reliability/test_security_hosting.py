@@ -38,7 +38,7 @@ def test_docker_image_never_turns_xsrf_off():
 
 def _start_env(extra: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """What scripts/start.sh hands to its command (here `env`), with the data dir pinned."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMLIT_", "SPACE_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMLIT_", "SPACE_", "AFFECTLAB_AUTH"))}
     env.update(AFFECTLAB_DATA_DIR=str(tmp_path / "data"), AFFECTLAB_PERSIST_DIR=str(tmp_path / "none"), **extra)
     out = subprocess.run([str(REPO_ROOT / "scripts" / "start.sh"), "env"], env=env, capture_output=True,
                          text=True, check=True).stdout
@@ -50,6 +50,7 @@ def test_start_script_keeps_xsrf_on_and_fits_the_spaces_iframe(space, tmp_path):
     got = _start_env({"SPACE_ID": space} if space else {}, tmp_path)
     assert got["STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION"] == "true"
     assert got.get("STREAMLIT_SERVER_XSRF_COOKIE_SAME_SITE") == ("none" if space else None)
+    assert got.get("AFFECTLAB_AUTH") == ("on" if space else None)  # a public Space asks for sign-in
 
 
 def test_start_script_respects_an_explicit_same_site(tmp_path):
