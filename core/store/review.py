@@ -80,6 +80,13 @@ def runs_with_predictions(session: Session) -> list[tuple[int, list[str]]]:
     return [(s.run_id, list(s.splits)) for s in review_sources(session) if s.run_id is not None]
 
 
+def p_label(probs: dict[str, float] | None, label: str) -> float:
+    """The probability a prediction gives a label, matched by concept (a FER model's 'Angry'
+    is the dataset's 'Anger')."""
+    want = concept(label)
+    return float(sum(v or 0.0 for c, v in (probs or {}).items() if concept(c) == want))
+
+
 def review_rows(session: Session, source: ReviewSource, *, split: str | None = None,
                 order: str = "worst", limit: int = 48, offset: int = 0,
                 true_emotion: str | None = None, pred_emotion: str | None = None,
@@ -99,12 +106,13 @@ def review_rows(session: Session, source: ReviewSource, *, split: str | None = N
         stmt = stmt.where(Prediction.emotion.in_(
             [n for n in names if n and concept(n) == concept(pred_emotion)] or [pred_emotion]))
     wrong = and_(Sample.cur_emotion.is_not(None), Prediction.emotion != Sample.cur_emotion)
-    if order in ("worst", "best") and source.run_id is None:
+    if order in ("worst", "best") and source.run_id is None:  # no loss stored: p(label) decides
         stmt = stmt.where(Sample.cur_emotion.is_not(None))
-        rows = session.execute(stmt).all()
-        rows.sort(key=lambda r: ((r[1].probs or {}).get(r[0].cur_emotion, 0.0), r[0].id),
-                  reverse=order == "best")
-        rows = rows[offset:offset + limit]
+        cand = session.execute(stmt.with_only_columns(Sample.id, Sample.cur_emotion, Prediction.probs)).all()
+        cand.sort(key=lambda r: (p_label(r[2], r[1]), r[0]), reverse=order == "best")
+        ids = [r[0] for r in cand[offset:offset + limit]]
+        rank = {sid: i for i, sid in enumerate(ids)}
+        rows = sorted(session.execute(stmt.where(Sample.id.in_(ids))).all(), key=lambda r: rank[r[0].id])
     else:
         if order == "worst":
             stmt = stmt.where(Prediction.loss.is_not(None)).order_by(Prediction.loss.desc())
