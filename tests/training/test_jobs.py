@@ -197,6 +197,33 @@ def test_a_reused_pid_is_never_signalled(sched):
         stranger.wait()
 
 
+@pytest.mark.parametrize("variant", ["earlier", "later", "argv", "argv-eq", "bare-id"])
+def test_hung_or_cancelled_rows_never_signal_a_stranger(sched, variant):
+    """Generated near-misses of a job identity over a live unrelated process: another start time
+    (before or after), or the very process but a recorded command line that differs from its
+    argv (the run id as `--run-id=N` or bare). Each row ends failed / cancelled, the process
+    lives on."""
+    run_id = new_run()
+    tail = {"argv-eq": [f"--run-id={run_id}"], "bare-id": [str(run_id)]}.get(variant, ["--run-id", str(run_id)])
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "train", *tail])
+    try:
+        p = psutil.Process(stranger.pid)
+        shift = {"earlier": -3.0, "later": 3.0}.get(variant, 0.0)
+        cmd = p.cmdline() if shift else [*p.cmdline()[:-1], "--run-id", str(run_id + 1)]
+        fake = {"pid": stranger.pid, "create_time": p.create_time() + shift, "cmdline": cmd}
+        for status, check in ((S.RUNNING, lambda: sched.detect_crashed(Run, 0.0)),
+                              (S.CANCELLING, sched.enforce_cancel)):
+            with write_session() as s, s.begin():
+                run = s.get(Run, run_id)
+                run.status, run.pid, run.proc, run.heartbeat_at = status.value, stranger.pid, fake, None
+            sched.grace_s = 0.0
+            assert check() == [run_id]
+        assert stranger.poll() is None and p.status() != psutil.STATUS_ZOMBIE
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
 def test_identity_follows_a_module_that_re_executes_itself():
     rec = ["py", "-m", "core", "train", "--run-id", "5"]
     assert same_command(["py", "-m", "cli", "train", "--run-id", "5"], rec)
