@@ -54,7 +54,7 @@ def circumplex_frame(fig: go.Figure, *, height: int = 420) -> go.Figure:
     """Valence/arousal axes fixed to [-1, 1], square, with the unit circle, axes through 0 and
     the quadrant names."""
     theta = np.linspace(0, 2 * np.pi, 121)
-    fig.add_scatter(x=np.cos(theta), y=np.sin(theta), mode="lines", hoverinfo="skip",
+    fig.add_scatter(x=np.cos(theta).tolist(), y=np.sin(theta).tolist(), mode="lines", hoverinfo="skip",
                     line={"color": "#bbb", "width": 1}, showlegend=False)
     for text, x, y in QUADRANTS:
         fig.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 10, "color": "#888"})
@@ -122,7 +122,9 @@ def confusion_figure(cm: Any, classes: list[str]) -> go.Figure:
         customdata=[[classes[i], classes[j], int(c)] for i, j, c in zip(ys.ravel(), xs.ravel(), counts)],
         marker={"symbol": "square", "size": side, "color": counts, "colorscale": "Blues", "cmin": 0,
                 "cmax": top, "line": {"width": 1, "color": "#ddd"}, "showscale": False},
-        hovertemplate="true %{y}<br>predicted %{x}<br>%{customdata[2]} samples<extra></extra>",
+        hovertext=[f"true {classes[i]}<br>predicted {classes[j]}<br>{plural(int(c), 'sample')}"
+                   for i, j, c in zip(ys.ravel(), xs.ravel(), counts)],
+        hovertemplate="%{hovertext}<extra></extra>",
         showlegend=False)
     fig.update_layout(height=side * n + 120, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       xaxis={"title": "predicted", "categoryorder": "array", "categoryarray": shown,
