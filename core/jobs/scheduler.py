@@ -87,19 +87,8 @@ class Scheduler:
         crashed = []
         for row_id, proc, status, beat in _rows(table, (S.STARTING, S.RUNNING), self.db_url):
             age = (utcnow() - beat).total_seconds() if beat else float("inf")
-            ident = ProcIdentity.from_dict(proc)
-            if ident is None:
-                limit = (self.startup_s if status == S.STARTING or stale_after_s is None
-                         else stale_after_s)
-                if age < limit:
-                    continue
-                what = "never started" if status == S.STARTING else "unknown, not signalled"
-            elif not is_alive(ident):
-                what = "died"
-            elif stale_after_s is not None and age >= stale_after_s:
-                terminate(ident)
-                what = "hung, killed"
-            else:
+            what = self._verdict(ProcIdentity.from_dict(proc), S(status), age, stale_after_s)
+            if what is None:
                 continue
             error = f"job process {what} (last heartbeat {age:.0f}s ago)"
             last = tail_log(row_id, 1, table=table).strip()
@@ -108,6 +97,25 @@ class Scheduler:
                               finished_at=utcnow(), error=f"{error}; log: {last}" if last else error):
                     crashed.append(row_id)
         return crashed
+
+    def _verdict(self, ident: ProcIdentity | None, status: RunStatus, age: float,
+                 stale_after_s: float | None) -> str | None:
+        """Why a starting/running row has crashed ("died", "hung, killed" ...), else None. A
+        starting row gets at least startup_s; a hung process that is ours is killed here."""
+        if stale_after_s is None:
+            limit = self.startup_s
+        else:
+            limit = stale_after_s if status == S.RUNNING else max(stale_after_s, self.startup_s)
+        if ident is None:  # spawning (starting), or a row from before identities (never signalled)
+            if age < limit:
+                return None
+            return "never started" if status == S.STARTING else "unknown, not signalled"
+        if not is_alive(ident):
+            return "died"
+        if stale_after_s is not None and age >= limit:
+            terminate(ident)
+            return "hung, killed"
+        return None
 
     def enforce_cancel(self, table: Table = Run, *, term_s: float = 2.0) -> list[int]:
         """Mark cancelling rows whose process is gone, or still alive after grace_s (then

@@ -7,13 +7,14 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import psutil
 import pytest
 
 from core.jobs import store
-from core.jobs.proc import ProcIdentity, is_alive, same_command
+from core.jobs.proc import ProcIdentity, is_alive, same_command, spawn_detached
 from core.jobs.scheduler import Scheduler, claim_next
 from core.jobs.status import RunStatus
 from core.store.db import write_session
@@ -248,3 +249,18 @@ def test_bad_command_is_rejected(sched):
     out = Scheduler(train_command=["/nonexistent/worker", "{id}"]).tick()["runs"]
     assert out["failed_to_start"] == [run_id]
     assert "could not start the job process" in get(run_id).error
+
+
+def test_a_slow_starting_job_gets_startup_time_then_is_killed(sched, env):
+    run_id = new_run()
+    ident = spawn_detached([sys.executable, "-c", "import time; time.sleep(60)", "--run-id", str(run_id)],
+                           log_path=env / "slow.log", env=dict(os.environ), cwd=env)
+    with write_session() as s, s.begin():
+        run = s.get(Run, run_id)
+        run.status, run.pid, run.proc = S.STARTING.value, ident.pid, ident.to_dict()
+        run.heartbeat_at = utcnow() - timedelta(seconds=5)  # claimed 5 s ago, still importing
+    sched.startup_s = 120.0
+    assert sched.detect_crashed(Run, 1.0) == [] and is_alive(ident)  # stale, but still starting
+    sched.startup_s = 2.0
+    assert sched.detect_crashed(Run, 1.0) == [run_id] and not is_alive(ident)
+    assert get(run_id).error.startswith("job process hung, killed")
