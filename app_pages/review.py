@@ -69,7 +69,7 @@ if confusion_tab.open:
     else:
         gen = st.session_state.setdefault("rv_cm_gen", 0)  # a new chart key forgets its old selection
         event = st.plotly_chart(confusion_figure(emo["confusion"], classes), key=f"rv_cm-{gen}",
-                                on_select="rerun", selection_mode="points")
+                                on_select="rerun", selection_mode="points", width="content")
         picked = cell_from_selection(event)
         if picked is not None:
             st.session_state.update(rv_cell=picked, rv_offset=0, rv_show_samples=True,
@@ -82,13 +82,14 @@ if va_tab.open:
     ok = ~np.isnan(a["valence"]) & ~np.isnan(a["pred_valence"])
     if not ok.any():
         st.caption("No sample with a V/A label has a V/A prediction here.")
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(va_pairs_figure(a["valence"][ok], a["pred_valence"][ok], "valence"), key="rv_v")
-    c2.plotly_chart(va_pairs_figure(a["arousal"][ok], a["pred_arousal"][ok], "arousal"), key="rv_a")
-    m = data["metrics"]
-    st.caption(" · ".join(f"{name} CCC {m[key]:.3f}" for name, key in (("valence", "ccc_valence"),
-                                                                     ("arousal", "ccc_arousal"))
-                          if m[key] is not None) or "CCC needs at least 2 labelled samples.")
+    else:
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(va_pairs_figure(a["valence"][ok], a["pred_valence"][ok], "valence"), key="rv_v")
+        c2.plotly_chart(va_pairs_figure(a["arousal"][ok], a["pred_arousal"][ok], "arousal"), key="rv_a")
+        m = data["metrics"]
+        st.caption(" · ".join(f"{name} CCC {m[key]:.3f}" for name, key in (("valence", "ccc_valence"),
+                                                                         ("arousal", "ccc_arousal"))
+                              if m[key] is not None) or "CCC needs at least 2 labelled samples.")
 
 if table_tab.open:
     if emo is None:

@@ -126,7 +126,7 @@ def confusion_figure(cm: Any, classes: list[str]) -> go.Figure:
                    for i, j, c in zip(ys.ravel(), xs.ravel(), counts)],
         hovertemplate="%{hovertext}<extra></extra>",
         showlegend=False)
-    fig.update_layout(height=side * n + 120, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    fig.update_layout(height=side * n + 120, width=side * n + 160, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       xaxis={"title": "predicted", "categoryorder": "array", "categoryarray": shown,
                              "showgrid": False},
                       yaxis={"title": "true", "categoryorder": "array", "categoryarray": shown,
@@ -155,7 +155,8 @@ def va_pairs_figure(true: Any, pred: Any, name: str) -> go.Figure:
     fig.add_scatter(x=[-1, 1], y=[-1, 1], mode="lines", line={"dash": "dot", "color": "#999"},
                     showlegend=False)
     fig.update_layout(title=name, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      xaxis={"range": [-1.05, 1.05], "title": f"true {name}"},
-                      yaxis={"range": [-1.05, 1.05], "title": f"predicted {name}", "scaleanchor": "x"},
+                      xaxis={"range": [-1.05, 1.05], "title": f"true {name}", "constrain": "domain"},
+                      yaxis={"range": [-1.05, 1.05], "title": f"predicted {name}", "scaleanchor": "x",
+                             "constrain": "domain"},
                       showlegend=False)
     return fig
