@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
+from core.paths import confined
 from core.store.models import Prediction, Sample
 from core.targets import TargetError, check_target
 
@@ -59,7 +60,7 @@ def export_dataset(session: Session, dataset_id: int, to: str | Path, *, force: 
     for s in samples:
         rel = f"{crops_dir.name}/{Path(s.crop_path).name}"
         if copy_crops:
-            _copy_crop(data_dir / s.crop_path, crops_dir / Path(s.crop_path).name)
+            _copy_crop(confined(s.crop_path, (data_dir,)), crops_dir / Path(s.crop_path).name)  # core.paths
         row = {"image_path": rel, "emotion": s.cur_emotion, "valence": s.cur_valence,
                "arousal": s.cur_arousal, "stress": s.cur_stress, "subject": s.subject,
                "split": s.split, "emotion_source": (s.cur_sources or {}).get("emotion"),

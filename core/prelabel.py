@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from core.config import get_settings
 from core.faces.io import ImageError, read_image
+from core.paths import PathRefused, confined
 from core.store.datasets import require_dataset
 from core.store.db import read_session, write_session
 from core.store.models import Prediction, Sample
@@ -50,9 +51,9 @@ def predict_batch(predictor, batch: list[tuple[int, str, str | None]], data_dir:
     crops, kept, errors = [], [], []
     for sid, path, split in batch:
         try:
-            crops.append(read_image(data_dir / path))
+            crops.append(read_image(confined(path, (data_dir,))))  # a stored path stays in the data dir
             kept.append((sid, split))
-        except ImageError as exc:
+        except (ImageError, PathRefused) as exc:
             errors.append(f"sample {sid}: {exc}")
     preds = predictor.predict_crops(crops) if crops else []
     rows = [{"sample_id": sid, "run_id": None, "model_version": predictor.model_version,

@@ -14,6 +14,7 @@ from torch.utils.data import Dataset, Sampler
 
 from core.model.config import ModelConfig
 from core.model.preprocess import preprocess
+from core.paths import PathRefused, confined
 from core.store.models import Sample
 from training.augment import Augment, apply
 
@@ -82,7 +83,7 @@ class AffectDataset(Dataset):
         return len(self.rows)
 
     def read(self, i: int) -> np.ndarray:
-        path = self.data_dir / self.rows.paths[i]
+        path = confined(self.rows.paths[i], (self.data_dir,))  # a stored path stays in the data dir
         img = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if img is None:
             raise FileNotFoundError(f"cannot read the crop of sample {int(self.rows.ids[i])}: {path}")
@@ -105,7 +106,11 @@ def missing_files(rows: SplitRows, data_dir: Path, limit: int = 5) -> list[str]:
     """Up to `limit` crop paths that do not exist."""
     out = []
     for p in rows.paths:
-        if not (Path(data_dir) / p).is_file():
+        try:
+            present = confined(p, (Path(data_dir),)).is_file()
+        except PathRefused:  # a stored path leading out of the data dir is never read
+            present = False
+        if not present:
             out.append(p)
             if len(out) >= limit:
                 break

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
+from core.config import get_settings
 from core.faces.io import ImageError
 from core.paths import PathRefused, confined, data_file
 from core.store.db import write_session
@@ -115,3 +117,35 @@ def test_browse_grid_never_shows_a_file_from_outside(env, tmp_path):
     assert len(at.get("image")) == 4  # 6 crops, the 2 hostile rows refused
     assert sum("missing" in w.value for w in at.warning) == 2
     REPORT.record("stored paths: browse grid", clear_error=True)
+
+
+def test_export_prelabel_and_training_refuse_hostile_crop_paths(env, tmp_path):
+    from core.export import export_dataset
+    from core.ingest import import_path
+    from core.prelabel import predict_batch
+    from core.store.db import read_session
+    from tests.helpers import write_affectnet_csv
+    from training.data import SplitRows, missing_files
+
+    import_path("csv", write_affectnet_csv(env / "in", 3, subjects=1), dataset="d")
+    outside = tmp_path / "outside" / "secret.png"
+    write_image(outside, 4)
+    hostile = "../" * 12 + str(outside)[1:]
+    with write_session() as s, s.begin():
+        s.execute(update(Sample).where(Sample.id == 2).values(crop_path=hostile))
+    with read_session() as s, pytest.raises(PathRefused):
+        export_dataset(s, 1, tmp_path / "out" / "labels.csv")
+    assert not list((tmp_path / "out").glob("*_crops/*secret*"))
+
+    class NoModel:
+        model_version = "none"
+
+        def predict_crops(self, crops):
+            raise AssertionError("nothing should reach the model")
+
+    rows, errors = predict_batch(NoModel(), [(2, hostile, None)], get_settings().data_dir)
+    assert rows == [] and "outside the data" in errors[0]
+    split = SplitRows(ids=np.array([2]), paths=[hostile], emotion=np.array([0]),
+                      va=np.zeros((1, 2), np.float32), stress=np.zeros(1, np.float32))
+    assert missing_files(split, get_settings().data_dir) == [hostile]
+    REPORT.record("stored paths: export, prelabel, training", clear_error=True)
