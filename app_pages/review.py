@@ -7,8 +7,8 @@ import streamlit as st
 from core.store.db import read_session
 from core.store.review import ORDERS, review_rows
 from ui.charts import cell_from_selection, confusion_figure, plural, va_pairs_figure
-from ui.data import review_data, review_sources
 from ui.grid import sample_grid_ui
+from ui.review_data import review_data, review_sources
 from ui.text import md
 
 PAGE = 32

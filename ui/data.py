@@ -15,8 +15,6 @@ from core.store.queries import (
     recent_edits,
     recent_runs,
 )
-from core.store.review import ReviewSource, review_summary
-from core.store.review import review_sources as _review_sources
 from core.store.samples import sample_points
 
 
@@ -62,19 +60,6 @@ def va_points(flt_key: str, _where: list[Any]) -> list[tuple]:
 def edits_and_runs(limit: int = 10) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     with read_session() as s:
         return recent_edits(s, limit=limit), recent_runs(s, limit=limit)
-
-
-@st.cache_data(ttl=10, show_spinner=False)
-def review_sources() -> list[ReviewSource]:
-    with read_session() as s:
-        return _review_sources(s)
-
-
-@st.cache_data(ttl=30, show_spinner=False)
-def review_data(source: ReviewSource, split: str | None) -> dict[str, Any]:
-    """core.store.review.review_summary, cached."""
-    with read_session() as s:
-        return review_summary(s, source, split=split)
 
 
 def sample_dict(x: Any) -> dict[str, Any]:

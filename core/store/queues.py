@@ -16,7 +16,6 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
-from cleanlab.rank import get_label_quality_scores
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -92,6 +91,8 @@ def label_quality(rows: list[Row], classes: list[str]) -> LabelQuality:
     if not ids:
         empty = np.zeros(0)
         return LabelQuality(empty.astype(int), empty.astype(int), np.zeros((0, len(classes))), empty)
+    from cleanlab.rank import get_label_quality_scores  # loads scikit-learn: only this queue pays
+
     pred_probs = np.vstack(probs)
     scores = get_label_quality_scores(np.array(labels), pred_probs, method="self_confidence")
     conf = pred_probs.max(1)

@@ -1,0 +1,24 @@
+"""Cached reads of the Review page (apart from ui.data: they load scikit-learn, which other pages
+need not pay for at start-up)."""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from core.store.db import read_session
+from core.store.review import ReviewSource, review_summary
+from core.store.review import review_sources as _review_sources
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def review_sources() -> list[ReviewSource]:
+    with read_session() as s:
+        return _review_sources(s)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def review_data(source: ReviewSource, split: str | None) -> dict[str, Any]:
+    """core.store.review.review_summary, cached."""
+    with read_session() as s:
+        return review_summary(s, source, split=split)
