@@ -1,13 +1,12 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Created by autogenerate; edited for the samples/annotations FK cycle.
 Create Date: 2026-11-23 12:08:58.648186
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

@@ -8,9 +8,8 @@ Existing rows keep their status values (queued, starting, running, cancelling, s
 cancelled: the RunStatus values). A run left running by the old page-driven queue has no `proc`:
 the worker never signals it, and declares it failed once its heartbeat is stale.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'
