@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from core.auth import auth_enabled
 from core.model.prior import prior_note
 from core.store.db import read_session
 from core.store.labels import label_view
@@ -102,7 +103,8 @@ def editor() -> None:
     who, pred = annotator(), view.prediction
     st.caption(f"{mode} · {pos + 1} of {len(queue)} · annotator **{md(who or 'not chosen')}**")
     if who is None:
-        st.warning("Choose who is labelling in the sidebar before saving.")
+        st.warning("Sign in in the sidebar to label." if auth_enabled()
+                   else "Choose who is labelling in the sidebar before saving.")
     left, right = st.columns([2, 3])
     with left:
         st.image(bgr_to_rgb(crop_image(sample["crop_path"])), width=320, caption=f"sample #{sample['id']}")
