@@ -17,12 +17,11 @@ def model_entries(files: bool = True) -> list[ModelEntry]:
 @st.cache_resource(show_spinner="Loading the model...", max_entries=8)
 def predictor(entry: ModelEntry, *, warm: bool = False) -> Any:
     """One shared, thread-safe Predictor per catalog entry (ONNX Runtime where an export exists);
-    warm: also run the face models and the network once now rather than on the first frame."""
+    warm: also run the network once now rather than on the first frame."""
     import numpy as np
 
     loaded = load_predictor(entry, threads=1, shared=True)
-    if warm:  # the face models (an empty frame finds no face) and the network itself
-        loaded.predict_frame(np.zeros((240, 320, 3), np.uint8))
+    if warm:  # the network's first run (core.live.LiveProcessor builds the stream's face models)
         loaded.predict_crops([np.zeros((112, 112, 3), np.uint8)])
     return loaded
 
