@@ -30,13 +30,16 @@ def free_port(ports: Iterable[int]) -> int:
 
 
 @contextmanager
-def streamlit_app(tmp: Path, *, seed: str, ports: Iterable[int]) -> Iterator[dict[str, Any]]:
-    """Run `seed` (Python, in the repo, on a fresh store under tmp), then the app; yields url,
-    env, log, tmp. Skips (or fails in CI) without Chromium/playwright."""
+def streamlit_app(tmp: Path, *, seed: str, ports: Iterable[int],
+                  extra_env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    """Run `seed` (Python, in the repo, on a fresh store under tmp), then the app (with
+    `extra_env`, e.g. AFFECTLAB_AUTH=on); yields url, env, log, tmp. Skips (or fails in CI)
+    without Chromium/playwright."""
     require_browser_tools()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AFFECTLAB_")}
     env.update(AFFECTLAB_DATA_DIR=str(tmp / "data"), AFFECTLAB_DB_URL=f"sqlite:///{tmp / 'a.db'}",
-               AFFECTLAB_ASSETS_DIR=str(ASSETS), HOME=str(tmp / "home"), PYTHONUNBUFFERED="1")
+               AFFECTLAB_ASSETS_DIR=str(ASSETS), HOME=str(tmp / "home"), PYTHONUNBUFFERED="1",
+               **(extra_env or {}))
     subprocess.run([sys.executable, "-c", seed], cwd=REPO_ROOT, env=env, check=True)
     port, log = free_port(ports), tmp / "server.log"
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address=127.0.0.1",

@@ -4,20 +4,15 @@ images pointing at a planted server; every page is walked; no link or image from
 appears and the browser never requests the planted URL. Also: no Deploy button (item 7)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from core.config import REPO_ROOT
-from tests.conftest import ASSETS
-from tests.live.test_live_browser import CHROMIUM, require_browser_tools, wait_for
+from tests.browser.server import chromium_page, streamlit_app
+from tests.live.test_live_browser import require_browser_tools
 
 pytestmark = pytest.mark.browser
 APP_PORT, PLANTED_PORT = 8618, 8628
@@ -72,34 +67,9 @@ def planted() -> Iterator[list[str]]:
 
 @pytest.fixture
 def hostile_app(tmp_path) -> Iterator[dict]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AFFECTLAB_", "STREAMLIT_"))}
-    env.update(AFFECTLAB_DATA_DIR=str(tmp_path / "data"), AFFECTLAB_DB_URL=f"sqlite:///{tmp_path / 'h.db'}",
-               AFFECTLAB_ASSETS_DIR=str(ASSETS), HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
-    subprocess.run([sys.executable, "-m", "tests.browser.hostile_store", f"http://{PLANTED}"], cwd=REPO_ROOT,
-                   env=env, check=True, capture_output=True)
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:  # the repo's .streamlit/config.toml as users get it
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={APP_PORT}"],
-                                cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{APP_PORT}"
-
-    def healthy() -> bool:
-        assert proc.poll() is None, log.read_text()[-3000:]
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_for(healthy, 60, "the streamlit server", log=log)
-        yield {"url": url, "log": log, "tmp": tmp_path, "env": env}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    seed = f"from tests.browser.hostile_store import build\nbuild({'http://' + PLANTED!r})\n"
+    with streamlit_app(tmp_path, seed=seed, ports=(APP_PORT,)) as app:
+        yield app
 
 
 def settle(page, seconds: float = 30) -> None:
@@ -114,33 +84,17 @@ def settle(page, seconds: float = 30) -> None:
     page.wait_for_timeout(1000)
 
 
-def browser(pw, tmp):
-    home = tmp / "home"
-    (home / "run").mkdir(parents=True, exist_ok=True)
-    return pw.chromium.launch_persistent_context(
-        str(tmp / "profile"), executable_path=str(CHROMIUM), headless=True,
-        args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync", "--disable-extensions"],
-        env={"PATH": os.environ.get("PATH", ""), "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-             "XDG_CACHE_HOME": str(home / ".cache"), "XDG_RUNTIME_DIR": str(home / "run")},
-        viewport={"width": 1500, "height": 1200})
-
-
 def literal(page) -> int:
     """How often a hostile link shows as its literal text (md's invisible word joiners dropped)."""
     return page.locator("body").inner_text().replace("\u2060", "").count(f"](http://{PLANTED}")
 
 
 def test_every_page_shows_hostile_names_as_text(hostile_app, planted):
-    from playwright.sync_api import sync_playwright
-
     tmp = hostile_app["tmp"]
     found: dict[str, list[str]] = {}
     requests: list[str] = []
     shown_as_text = 0
-    with sync_playwright() as pw:
-        context = browser(pw, tmp)
-        page = context.new_page()
+    with chromium_page(tmp, width=1500) as page:
         page.on("request", lambda r: requests.append(r.url) if PLANTED in r.url else None)
         try:
             page.goto(hostile_app["url"], wait_until="domcontentloaded")
@@ -179,8 +133,6 @@ def test_every_page_shows_hostile_names_as_text(hostile_app, planted):
             page.screenshot(path=str(tmp / "failure.png"), full_page=True)
             print(f"\nfailure screenshot: {tmp / 'failure.png'}; server log: {hostile_app['log']}; {found}")
             raise
-        finally:
-            context.close()
     time.sleep(0.5)
     injected = sum(len(v) for v in found.values())
     print(f"\nhostile names: {views} page views, {injected} injected elements, {len(requests)} browser "
