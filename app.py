@@ -9,18 +9,25 @@ import streamlit as st
 
 from core.assets import AssetUnavailable
 from core.auth import auth_enabled
-from core.demo import demo_exists, prepare_demo
+from core.store.datasets import has_samples
+from core.store.db import read_session
 from ui.auth import auth_ui
 from ui.state import annotator_ui
 
 st.set_page_config(page_title="AffectLab", layout="wide")
 
 
+DEMO = "demo"  # core.demo.DEMO; that module (the whole importer) is loaded only to build it
+
+
 def _demo_ready() -> bool:
     """Build the demo dataset if the store has none (checked once per browser session)."""
-    if st.session_state.get("demo_ready") or demo_exists():
-        st.session_state["demo_ready"] = True
+    if not st.session_state.get("demo_ready"):
+        with read_session() as s:
+            st.session_state["demo_ready"] = has_samples(s, DEMO)
+    if st.session_state["demo_ready"]:
         return True
+    from core.demo import prepare_demo  # heavy (importers, face models): first start only
     with st.status("Preparing the demo dataset (first start only)...", expanded=True) as status:
         bar = st.progress(0.0)
         prepare_demo(progress=lambda done, total: bar.progress(min(1.0, done / total) if total else 0.0))

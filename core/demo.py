@@ -7,16 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from core.assets import asset_path
 from core.auth import LOCAL_OPERATOR  # building the demo is the installation's own act
 from core.ingest import import_path
 from core.prelabel import prelabel
 from core.splits import split_dataset
-from core.store.datasets import require_dataset
+from core.store.datasets import has_samples, require_dataset
 from core.store.db import read_session, write_session
-from core.store.models import Dataset, Sample
 from core.store.queries import dataset_stats
 
 DEMO = "demo"
@@ -28,10 +25,9 @@ VIDEOS = {"WolfgangLanger_Pexels.mp4": 2.0, "single_face.mp4": 4.0}  # file -> f
 
 
 def demo_exists() -> bool:
-    """Whether the demo dataset has samples (one indexed lookup, cheap on a big store)."""
+    """Whether the demo dataset has samples (cheap on a big store)."""
     with read_session() as s:
-        ds = s.scalar(select(Dataset.id).where(Dataset.name == DEMO))
-        return ds is not None and s.scalar(select(Sample.id).where(Sample.dataset_id == ds).limit(1)) is not None
+        return has_samples(s, DEMO)
 
 
 Progress = Callable[[int, int], None]  # (percent done, 100)

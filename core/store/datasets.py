@@ -24,6 +24,12 @@ def get_or_create_dataset(session: Session, name: str, *, taxonomy: Taxonomy | N
     return ds
 
 
+def has_samples(session: Session, name: str) -> bool:
+    """Whether dataset `name` exists and has a sample (two indexed lookups, cheap on a big store)."""
+    ds = session.scalar(select(Dataset.id).where(Dataset.name == name))
+    return ds is not None and session.scalar(select(Sample.id).where(Sample.dataset_id == ds).limit(1)) is not None
+
+
 def require_dataset(session: Session, name: str) -> Dataset:
     ds = session.scalar(select(Dataset).where(Dataset.name == name))
     if ds is None:
