@@ -14,7 +14,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from core.config import get_settings
 from core.jobs.status import RunStatus
-from core.model.checkpoint import save_checkpoint
+from core.model.checkpoint import CheckpointWriteError, save_checkpoint
 from core.train_config import TrainConfig
 from training import dist, runs
 from training.build import build_for_training
@@ -69,8 +69,8 @@ class Trainer:
             return self.finish(RunStatus.SUCCEEDED if self.done else self.fit(start))
         except BaseException as exc:
             if self.ctx.is_main:
-                error = "interrupted" if isinstance(exc, KeyboardInterrupt) else \
-                    traceback.format_exc()[-4000:]
+                error = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc) \
+                    if isinstance(exc, CheckpointWriteError) else traceback.format_exc()[-4000:]
                 try:
                     runs.finish(self.run_id, RunStatus.FAILED, error=error)
                 except Exception:  # never hide the original error

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import pickle
 import tempfile
@@ -15,6 +16,33 @@ from core.model.config import ModelConfig
 from core.model.net import AffectNet, build_model
 
 FORMAT = "affectlab-model/1"
+
+
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (disk full, read-only, quota...); the message names the
+    file and the cause in one line, the previous file at that path is untouched."""
+
+    def __init__(self, path: Path, cause: BaseException):
+        os_error = _os_error(cause)
+        if os_error is not None:
+            code = errno.errorcode.get(os_error.errno or 0, "")
+            why = f"{os_error.strerror or os_error}" + (f" ({code})" if code else "")
+        else:
+            why = (str(cause).splitlines() or [""])[0][:200] or type(cause).__name__
+        super().__init__(f"cannot write checkpoint {path}: {why}; the previous file there is kept")
+        self.path, self.errno = path, os_error.errno if os_error is not None else None
+
+
+def _os_error(exc: BaseException | None) -> OSError | None:
+    """The OSError behind exc: torch's zip writer reports a failed write as a RuntimeError
+    ("[enforce fail at inline_container.cc] unexpected pos") raised while handling it."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _plain(value: object, where: str) -> object:
@@ -57,18 +85,25 @@ def save_checkpoint(path: str | Path, model: AffectNet, config: ModelConfig | No
 
 
 def atomic_torch_save(payload: dict[str, Any], path: str | Path) -> Path:
-    """torch.save to a temp file beside path, fsync, then replace: readers never see half a file."""
+    """torch.save to a temp file beside path, fsync, then replace: readers never see half a file.
+    A failed write removes the temp file and raises CheckpointWriteError (one line: the file and
+    the cause, e.g. "No space left on device (ENOSPC)")."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CheckpointWriteError(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, (OSError, RuntimeError)) and not isinstance(exc, CheckpointWriteError):
+            raise CheckpointWriteError(path, exc) from None
         raise
     return path
 
