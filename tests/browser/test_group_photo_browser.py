@@ -2,9 +2,6 @@
 multi_face.jpg with the default model and detector, and lists them as rows 1-5."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 
@@ -12,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from core.config import REPO_ROOT
-from tests.browser.test_hostile_names import browser, settle
+from tests.browser.server import chromium_page, streamlit_app
+from tests.browser.test_hostile_names import settle
 from tests.conftest import ASSETS
-from tests.live.test_live_browser import require_browser_tools, wait_for
+from tests.live.test_live_browser import require_browser_tools
 
 pytestmark = pytest.mark.browser
 APP_PORT = 8612
@@ -28,33 +25,9 @@ def _browser_tools() -> None:
 
 @pytest.fixture
 def app_server(tmp_path) -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AFFECTLAB_", "STREAMLIT_"))}
-    env.update(AFFECTLAB_DATA_DIR=str(tmp_path / "data"), AFFECTLAB_DB_URL=f"sqlite:///{tmp_path / 'g.db'}",
-               AFFECTLAB_ASSETS_DIR=str(ASSETS), HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py",
-                                 f"--server.port={APP_PORT}", "--server.address=127.0.0.1"],
-                                cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{APP_PORT}"
-
-    def healthy() -> bool:
-        assert proc.poll() is None, log.read_text()[-3000:]
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_for(healthy, 60, "the streamlit server", log=log)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    """The app on an empty store (nothing seeded: it builds the demo on first start)."""
+    with streamlit_app(tmp_path, seed="", ports=(APP_PORT,)) as app:
+        yield app["url"]
 
 
 def accent_pixels(rgb: np.ndarray) -> int:
@@ -64,11 +37,7 @@ def accent_pixels(rgb: np.ndarray) -> int:
 
 
 def test_upload_annotates_and_lists_all_five_faces(app_server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        context = browser(pw, tmp_path)
-        page = context.new_page()
+    with chromium_page(tmp_path, width=1500) as page:
         try:
             page.goto(app_server, wait_until="domcontentloaded")
             page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=240_000)  # after the demo is built
@@ -85,8 +54,6 @@ def test_upload_annotates_and_lists_all_five_faces(app_server, tmp_path):
             page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
             print(f"\nfailure screenshot: {tmp_path / 'failure.png'}")
             raise
-        finally:
-            context.close()
     assert rows == "6" and numbers == ["1", "2", "3", "4", "5"], (rows, numbers)
     with urllib.request.urlopen(src if src.startswith("http") else app_server + src, timeout=10) as r:
         image = cv2.imdecode(np.frombuffer(r.read(), np.uint8), cv2.IMREAD_COLOR)
