@@ -169,11 +169,11 @@ def add_samples(session: Session, dataset_id: int, samples: list[dict[str, Any]]
     if flat:
         ann_before = int(session.execute(select(func.max(Annotation.id))).scalar() or 0)
         insert_annotations(session, flat)
-        # new samples only (head still NULL): the one row of the head's source is theirs
+        # new samples only (head still NULL): their one new row of the head's source is the head
+        # (UPDATE ... FROM: a join, in PostgreSQL and SQLite >= 3.33 alike)
         conn.execute(text(
-            "UPDATE samples SET cur_annotation_id = (SELECT max(a.id) FROM annotations a "
-            "WHERE a.sample_id = samples.id AND a.source = samples.cur_source AND a.id > :ann) "
-            "WHERE id > :before AND dataset_id = :ds AND cur_source IS NOT NULL "
-            "AND cur_annotation_id IS NULL"),
+            "UPDATE samples SET cur_annotation_id = a.id FROM annotations AS a "
+            "WHERE a.sample_id = samples.id AND a.source = samples.cur_source AND a.id > :ann "
+            "AND samples.id > :before AND samples.dataset_id = :ds AND samples.cur_annotation_id IS NULL"),
             {"before": before, "ds": dataset_id, "ann": ann_before})
     return out
