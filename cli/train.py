@@ -122,11 +122,13 @@ def train(
     config = config_from_options(options)
     if queue:
         from core.jobs.store import create_run
-        from core.jobs.worker import ensure_worker
+        from core.jobs.worker import ON_DEMAND_IDLE_EXIT_S, ensure_worker
 
         if run_id is not None:
             raise ValueError("--queue makes a new run; use `affectlab resume --run N` for an old one")
-        return {"run_id": create_run(config), "status": "queued", "worker_pid": ensure_worker(idle_exit_s=600)["pid"]}
+        run_id = create_run(config)
+        worker = ensure_worker(idle_exit_s=ON_DEMAND_IDLE_EXIT_S)
+        return {"run_id": run_id, "status": "queued", "worker_pid": worker["pid"]}
     return train_summary(run_training(config, run_id=run_id, resume=not no_resume))
 
 

@@ -92,7 +92,8 @@ def resume(
     json_out: JsonOpt = False,
 ) -> Result:
     from core.jobs.store import resume as resume_run
-    from core.jobs.worker import ensure_worker
+    from core.jobs.worker import ON_DEMAND_IDLE_EXIT_S, ensure_worker
 
     resume_run(run)
-    return {"run_id": run, "status": "queued", "worker_pid": ensure_worker(idle_exit_s=600)["pid"]}
+    worker = ensure_worker(idle_exit_s=ON_DEMAND_IDLE_EXIT_S)
+    return {"run_id": run, "status": "queued", "worker_pid": worker["pid"]}

@@ -8,20 +8,19 @@ import streamlit as st
 
 from core.jobs.preflight import counts_table
 from core.jobs.status import RunStatus
-from core.jobs.worker import ensure_worker
+from core.jobs.worker import ON_DEMAND_IDLE_EXIT_S, ensure_worker
 from core.train_config import CHOICES, IMAGE_BACKBONES, INITS, TrainConfig
 
 SPLIT_PRESETS = {"train / val (70/15/15)": ("train", "val"), "classifier / finetune (70/20/10)":
                  ("classifier", "finetune"), "all samples, no validation": (None, None)}
 TASK_LABELS = {"emotion": "emotion", "va": "valence/arousal", "stress": "stress"}
 DEFAULTS = TrainConfig()  # the form starts from TrainConfig's own defaults
-WORKER_IDLE_EXIT_S = 600.0  # a worker the app started ends after 10 idle minutes; the next visit restarts it
 
 
 def worker_ui() -> None:
     """Start the background worker if none serves this store (idempotent), and say so."""
     try:
-        info = ensure_worker(idle_exit_s=WORKER_IDLE_EXIT_S)
+        info = ensure_worker(idle_exit_s=ON_DEMAND_IDLE_EXIT_S)
     except OSError as exc:
         st.warning(f"Could not start the job worker ({exc}); queued runs wait for `affectlab worker`.")
         return

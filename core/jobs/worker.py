@@ -26,6 +26,9 @@ from core.jobs.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 WORKER_ARGV = (sys.executable, "-m", "core", "worker", "--if-idle")
+# a worker started on demand (by a page or `train --queue`) ends after this long with nothing
+# queued or running; the next use starts it again. `affectlab worker` alone runs until stopped.
+ON_DEMAND_IDLE_EXIT_S = 120.0
 _STARTED: dict[Path, ProcIdentity] = {}  # lock path -> the worker this process last started
 
 

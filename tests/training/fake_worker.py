@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -64,7 +65,9 @@ def train(run_id: int, cfg: dict) -> str:
         if cfg.get("crash_at") == epoch + 1:
             raise RuntimeError(f"boom at epoch {epoch + 1}")
         ckpt.parent.mkdir(parents=True, exist_ok=True)
-        ckpt.write_text(json.dumps({"epoch": epoch + 1}))
+        tmp = ckpt.with_suffix(".tmp")  # atomic, as the real trainer's checkpoints: a kill -9
+        tmp.write_text(json.dumps({"epoch": epoch + 1}))  # never leaves a half-written file
+        os.replace(tmp, ckpt)
         print(f"epoch {epoch + 1}/{epochs}", flush=True)
         if not cfg.get("silent"):
             _write(run_id, heartbeat_at=utcnow(), progress={

@@ -166,12 +166,12 @@ def test_a_reused_pid_is_never_signalled(sched):
     """A stale running row whose pid now belongs to an unrelated process that even has the run
     id in its argv: the row is failed, the process is left alone (issue 15 item 10)."""
     run_id = new_run()
-    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
-                                 "train", "--run-id", str(run_id)], start_new_session=True)
+    argv = [sys.executable, "-c", "import time; time.sleep(60)", "train", "--run-id", str(run_id)]
+    stranger = subprocess.Popen(argv, start_new_session=True)
     try:
         p = psutil.Process(stranger.pid)
         # what our job process recorded: the same pid and argv, an earlier start (pid reused)
-        fake = {"pid": stranger.pid, "create_time": p.create_time() - 5.0, "cmdline": p.cmdline()}
+        fake = {"pid": stranger.pid, "create_time": p.create_time() - 5.0, "cmdline": argv}
         with write_session() as s, s.begin():
             run = s.get(Run, run_id)
             run.status, run.pid, run.proc = S.RUNNING.value, stranger.pid, fake
@@ -206,11 +206,12 @@ def test_hung_or_cancelled_rows_never_signal_a_stranger(sched, variant):
     lives on."""
     run_id = new_run()
     tail = {"argv-eq": [f"--run-id={run_id}"], "bare-id": [str(run_id)]}.get(variant, ["--run-id", str(run_id)])
-    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "train", *tail])
+    argv = [sys.executable, "-c", "import time; time.sleep(60)", "train", *tail]
+    stranger = subprocess.Popen(argv)
     try:
         p = psutil.Process(stranger.pid)
         shift = {"earlier": -3.0, "later": 3.0}.get(variant, 0.0)
-        cmd = p.cmdline() if shift else [*p.cmdline()[:-1], "--run-id", str(run_id + 1)]
+        cmd = argv if shift else [*argv[:-len(tail)], "--run-id", str(run_id + 1)]
         fake = {"pid": stranger.pid, "create_time": p.create_time() + shift, "cmdline": cmd}
         for status, check in ((S.RUNNING, lambda: sched.detect_crashed(Run, 0.0)),
                               (S.CANCELLING, sched.enforce_cancel)):
@@ -236,7 +237,7 @@ def test_identity_follows_a_module_that_re_executes_itself():
 
 def test_zombies_and_exited_children_are_not_alive(env):
     done = subprocess.Popen([sys.executable, "-c", "pass"])  # our child, exited, not reaped
-    ident = ProcIdentity(done.pid, psutil.Process(done.pid).create_time(), psutil.Process(done.pid).cmdline())
+    ident = ProcIdentity(done.pid, psutil.Process(done.pid).create_time(), [sys.executable, "-c", "pass"])
     time.sleep(0.3)
     assert not is_alive(ident)
     done.wait()

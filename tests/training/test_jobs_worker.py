@@ -16,6 +16,7 @@ from core.jobs import store
 from core.jobs.proc import ProcIdentity, is_alive
 from core.jobs.status import RunStatus
 from core.jobs.worker import ensure_worker, run_worker, stop_worker, wait_for_worker, worker_identity
+from core.store.db import dispose_all
 from core.store.models import Job
 from tests.training.jobs_common import FAKE, events, get, kill_leftovers, new_run, wait, wait_status
 from tests.training.tiny import import_tiny
@@ -186,6 +187,7 @@ def test_a_worker_ends_when_idle_or_when_its_store_is_deleted(env):
     for extra in ("-wal", "-shm"):
         (env / f"test.db{extra}").unlink(missing_ok=True)
     assert run_worker(poll_s=0.05)["stopped"] == "store gone"
+    dispose_all()  # pooled connections still write to the deleted file
     new_run(epochs=1)  # a new store at the same path, but the data dir is recreated too:
     stop = threading.Event()
     ended: list[dict] = []
