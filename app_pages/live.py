@@ -21,7 +21,7 @@ from core.live import capture_to_dataset
 from core.overlay import draw_overlays, emotion_text, stress_text, va_text
 from ui.auth import identity
 from ui.data import datasets
-from ui.models import model_select_ui
+from ui.models import model_error_ui, model_select_ui
 from ui.models import predictor as load_model
 from ui.text import md
 from ui.webrtc import (
@@ -49,9 +49,8 @@ with right:
     entry = model_select_ui(key="live_model", where=st)  # the default, trained runs, exports
     try:
         predictor = load_model(entry, warm=True)
-    except Exception as exc:
-        st.error(f"Could not load the model: {md(exc)}")
-        st.stop()
+    except Exception as exc:  # noqa: BLE001 - a damaged file: a message, not a traceback
+        model_error_ui(entry, exc)
     smoothing = smoothing_ui()
     overlays = overlay_options_ui()
 processor = live_processor(predictor)

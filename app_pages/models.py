@@ -13,7 +13,7 @@ from core.export_model import export_in_subprocess
 from core.inference.card import read_card
 from core.model.prior import prior_note
 from ui.auth import can, identity
-from ui.models import model_entries, model_select_ui
+from ui.models import model_entries, model_error_ui, model_select_ui
 
 st.session_state["page"] = "models"
 st.title("Models")
@@ -23,7 +23,10 @@ st.dataframe([{"model": e.label, "kind": e.kind, "run": e.run_id, "backbone": e.
                "best epoch": e.metrics.get("epoch"), "score (macro-F1 + CCC)": e.metrics.get("score")}
               for e in entries], hide_index=True, width="stretch")
 entry = model_select_ui(key="models_pick", where=st)
-info = describe_model(entry)
+try:
+    info = describe_model(entry)
+except Exception as exc:  # noqa: BLE001 - a damaged file: a message, not a traceback
+    model_error_ui(entry, exc)
 config, checkpoint = info["config"], info["checkpoint"]
 c1, c2 = st.columns(2)
 with c1:

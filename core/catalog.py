@@ -232,6 +232,8 @@ def describe_model(entry: ModelEntry) -> dict[str, Any]:
 
     if entry.kind in ("onnx", "torchscript"):
         card = read_card(entry.path) or {}
+        if not isinstance(card.get("config"), dict):
+            raise ValueError(f"{entry.path}: no model card with its config beside it (was it exported here?)")
         config, metrics = config_from_card(card), card.get("metrics") or {}
         stored = Path(card.get("checkpoint", {}).get("path") or "")
         checkpoint = stored if stored.is_absolute() and stored.is_file() else None

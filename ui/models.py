@@ -1,11 +1,17 @@
 """Model choice for the pages: the catalog's entries in a select box, loaded predictors cached."""
 from __future__ import annotations
 
-from typing import Any
+import logging
+import os
+from typing import Any, NoReturn
 
 import streamlit as st
 
 from core.catalog import ModelEntry, list_models, load_predictor
+from core.config import REPO_ROOT, get_settings
+from ui.text import md
+
+log = logging.getLogger(__name__)
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -34,7 +40,27 @@ def model_select_ui(*, key: str, where: Any = st.sidebar, files: bool = True) ->
 
 
 def model_ui(*, key: str, where: Any = st.sidebar) -> tuple[ModelEntry, Any]:
-    """Pick a model and load it; returns (entry, Predictor)."""
+    """Pick a model and load it; returns (entry, Predictor). A model that cannot be loaded (a
+    truncated checkpoint, a garbage ONNX file) is a message on the page, which stops there."""
     entry = model_select_ui(key=key, where=where)
-    return entry, predictor(entry)
+    try:
+        return entry, predictor(entry)
+    except Exception as exc:  # noqa: BLE001 - the loader's clear error, shown without internals
+        model_error_ui(entry, exc)
+
+
+def model_error(entry: ModelEntry, exc: BaseException) -> str:
+    """One line for the page: which model and why, the server's folders left out of file names."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    settings = get_settings()
+    for root in sorted({str(settings.models_dir), str(settings.data_dir), str(REPO_ROOT)}, key=len, reverse=True):
+        text = text.replace(root + os.sep, "")
+    return f"Could not load the model {entry.label}: {text}"
+
+
+def model_error_ui(entry: ModelEntry, exc: BaseException) -> NoReturn:
+    """Show model_error (the traceback goes to the server log only) and stop the page run."""
+    log.warning("model %s could not be loaded", entry.id, exc_info=exc)
+    st.error(md(model_error(entry, exc)))
+    st.stop()
 
