@@ -9,10 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.browser.server import chromium_page, streamlit_app
+from tests.browser.server import chromium_page, require_browser_tools, streamlit_app
 from tests.browser.test_hostile_names import settle
 from tests.conftest import ASSETS
-from tests.live.test_live_browser import require_browser_tools
 
 pytestmark = pytest.mark.browser
 APP_PORT = 8612

@@ -11,8 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.browser.server import chromium_page, streamlit_app
-from tests.live.test_live_browser import require_browser_tools
+from tests.browser.server import chromium_page, require_browser_tools, streamlit_app
 
 pytestmark = pytest.mark.browser
 APP_PORT, PLANTED_PORT = 8618, 8628

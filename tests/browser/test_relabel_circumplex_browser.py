@@ -14,8 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.config import REPO_ROOT
-from tests.browser.server import chromium_page, streamlit_app
-from tests.live.test_live_browser import wait_for
+from tests.browser.server import chromium_page, streamlit_app, wait_for
 
 pytestmark = pytest.mark.browser
 PORTS = range(8615, 8626)

@@ -9,8 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.server import chromium_page, streamlit_app
-from tests.live.test_live_browser import wait_for
+from tests.browser.server import chromium_page, streamlit_app, wait_for
 
 pytestmark = pytest.mark.browser
 PORTS = (8616, 8626)

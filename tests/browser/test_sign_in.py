@@ -8,9 +8,8 @@ import re
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.browser.server import chromium_page, streamlit_app
+from tests.browser.server import chromium_page, require_browser_tools, streamlit_app
 from tests.browser.test_hostile_names import APP_PORT, PLANTED_PORT, settle
-from tests.live.test_live_browser import require_browser_tools
 
 pytestmark = pytest.mark.browser
 SEED = """

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,32 +20,17 @@ import numpy as np
 import pytest
 
 from core.config import REPO_ROOT
-from tests.hosting.common import NET_GUARD, cached_asset, free_port, stop, tail, wait_http
+from tests.browser.server import CHROMIUM, fake_camera_args, fake_camera_y4m, require_browser_tools, wait_for
+from tests.hosting.common import NET_GUARD, free_port, stop, wait_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = Path("/usr/bin/chromium")
 STATS = re.compile(r"frame (\d+) · (\d+\.\d) frames/s")
 EMOTION = re.compile(r"Face 1: (Neutral|Happy|Sad|Surprise|Fear|Disgust|Anger|Contempt) \d{1,3}%")
 
 
-class BrowserTestNotRun(pytest.PytestWarning):
-    """The Gradio browser test was skipped for missing tools (outside CI)."""
-
-
 @pytest.fixture(autouse=True)
 def _browser_tools() -> None:
-    missing = [str(CHROMIUM)] if not CHROMIUM.exists() else []
-    missing += [] if shutil.which("ffmpeg") else ["ffmpeg"]
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("playwright (pip)")
-    if missing:
-        message = f"GRADIO BROWSER TEST NOT RUN: missing {', '.join(missing)}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        warnings.warn(message, BrowserTestNotRun, stacklevel=1)
-        pytest.skip(message)
+    require_browser_tools()
 
 
 @pytest.fixture
@@ -71,32 +54,12 @@ def server(app_env, tmp_path) -> Iterator[dict]:
 
 @pytest.fixture
 def fake_camera(tmp_path) -> Path:
-    y4m = tmp_path / "face.y4m"
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(cached_asset("single_face.mp4")),
-                    "-vf", "scale=640:360,pad=640:480:0:60", "-pix_fmt", "yuv420p", str(y4m)], check=True)
-    return y4m
-
-
-def chromium_args(y4m: Path) -> list[str]:
-    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-default-apps", "--disable-extensions", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}",
-            "--autoplay-policy=no-user-gesture-required"]
+    return fake_camera_y4m(tmp_path)
 
 
 def stats(page) -> tuple[int, float]:
     found = STATS.search(page.locator("#cam-text").inner_text())
     return (int(found[1]), float(found[2])) if found else (0, 0.0)
-
-
-def wait_for(check, timeout: float, what: str, log: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{tail(log)}")
 
 
 def test_webcam_streams_through_the_model(server, fake_camera, tmp_path):
@@ -110,7 +73,7 @@ def test_webcam_streams_through_the_model(server, fake_camera, tmp_path):
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True,
-            args=chromium_args(fake_camera), env=browser_env, permissions=["camera"],
+            args=fake_camera_args(fake_camera), env=browser_env, permissions=["camera"],
             viewport={"width": 1400, "height": 1100})
         try:
             page = context.new_page()
@@ -120,7 +83,7 @@ def test_webcam_streams_through_the_model(server, fake_camera, tmp_path):
             page.get_by_role("button", name="Click to Access Webcam").click(timeout=30_000)
             started = time.monotonic()
             page.get_by_role("button", name="capture photo").click(timeout=15_000)  # "Record"
-            wait_for(lambda: stats(page)[0] >= 10, 45, ">= 10 streamed frames", server["log"])
+            wait_for(lambda: stats(page)[0] >= 10, 45, ">= 10 streamed frames", log=server["log"])
             to_10 = time.monotonic() - started
             text = page.locator("#cam-text").inner_text()
             assert EMOTION.search(text) and "V/A (prior)" in text and "Stress (prior)" in text, text

@@ -12,13 +12,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,12 +23,18 @@ from typing import Any
 import pytest
 
 from core.config import REPO_ROOT
+from tests.browser.server import (
+    CHROMIUM,
+    fake_camera_args,
+    fake_camera_y4m,
+    free_port,
+    require_browser_tools,
+    streamlit_server,
+    wait_for,
+)
 from tests.live.common import ASSETS, cached_asset
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-INSTALL = ("apt-get update && apt-get install -y chromium ffmpeg; "
-           ".venv/bin/pip install -r requirements-dev.txt (playwright==1.65.2)")
 # Playwright's own --disable-features list (1.65), repeated because Chromium honours only the
 # last switch, plus WebRtcHideLocalIpsWithMdns so host candidates are real 127.0.0.1 addresses.
 PLAYWRIGHT_DISABLED = ("AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,HttpsUpgrades,"
@@ -55,44 +58,6 @@ PIXEL_PROBE = """(video) => {
   return {accent: n, width: video.videoWidth, height: video.videoHeight,
           time: video.currentTime, paused: video.paused};
 }"""
-
-
-class BrowserTestNotRun(pytest.PytestWarning):
-    """The real-browser test was skipped for missing tools (outside CI)."""
-
-
-def require_browser_tools() -> None:
-    """Fail loudly in CI, skip loudly elsewhere, when Chromium, ffmpeg or playwright is missing."""
-    missing = [str(CHROMIUM)] if not CHROMIUM.exists() else []
-    missing += [] if shutil.which("ffmpeg") else ["ffmpeg"]
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("playwright (pip)")
-    if not missing:
-        return
-    message = f"BROWSER TEST NOT RUN: missing {', '.join(missing)}. Install with: {INSTALL}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    warnings.warn(message, BrowserTestNotRun, stacklevel=1)  # listed in pytest's warnings summary
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str, *, log: Path | None = None) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    tail = "\n--- server log (tail) ---\n" + log.read_text()[-4000:] if log and log.exists() else ""
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{tail}")
 
 
 def frames(counter: Path) -> int:
@@ -155,50 +120,19 @@ def trained_run(server_env, tmp_path) -> dict:
 @pytest.fixture
 def server(server_env, tmp_path) -> Iterator[dict]:
     """`streamlit run app.py` on a free loopback port in test mode (see server_env)."""
-    env = server_env
-    port, log = free_port(), tmp_path / "server.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address=127.0.0.1",
-           f"--server.port={port}", "--server.headless=true", "--browser.gatherUsageStats=false",
-           "--server.fileWatcherType=none", "--logger.level=info"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_for(healthy, 30, "the streamlit server", log=log)
+    log = tmp_path / "server.log"
+    with streamlit_server(server_env, free_port(), log, "--logger.level=info") as url:
         yield {"url": url, "counter": tmp_path / "frames.txt", "log": log, "tmp": tmp_path}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture
 def fake_camera(tmp_path) -> Path:
     """single_face.mp4 as a looping y4m (letterboxed to 640x480, so the face keeps its shape)."""
-    y4m = tmp_path / "face.y4m"
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(cached_asset("single_face.mp4")),
-                    "-vf", "scale=640:360,pad=640:480:0:60", "-pix_fmt", "yuv420p", str(y4m)], check=True)
-    return y4m
+    return fake_camera_y4m(tmp_path)
 
 
 def chromium_args(y4m: Path) -> list[str]:
-    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-default-apps", "--disable-extensions", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}",
-            "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+    return [*fake_camera_args(y4m), "--allow-loopback-in-peer-connection",
             f"--disable-features={PLAYWRIGHT_DISABLED},WebRtcHideLocalIpsWithMdns"]
 
 
