@@ -270,14 +270,14 @@ def capture_to_dataset(dataset: str, snapshot: LiveSnapshot, *, source: str = "l
     if snapshot.crop is None or not snapshot.predictions:
         raise ValueError("no face in the latest frame to capture")
     face = snapshot.predictions[0]
-    blobs = BlobStore()
-    sha, rel = blobs.put_crop_array(snapshot.crop)
-    pending = PendingSample(
-        crop_sha256=sha, crop_path=rel,
-        source_path=f"{source}/{snapshot.model_version or 'model'}/frame-{snapshot.frame_index}",
-        quality=face.quality, bbox=None if face.bbox is None else [float(v) for v in face.bbox],
-        keypoints=None if face.keypoints is None else np.asarray(face.keypoints)[:, :2].round(2).tolist())
+    blobs = BlobStore()  # holds the crop store's lock shared from put() until released below
     try:
+        sha, rel = blobs.put_crop_array(snapshot.crop)
+        pending = PendingSample(
+            crop_sha256=sha, crop_path=rel,
+            source_path=f"{source}/{snapshot.model_version or 'model'}/frame-{snapshot.frame_index}",
+            quality=face.quality, bbox=None if face.bbox is None else [float(v) for v in face.bbox],
+            keypoints=None if face.keypoints is None else np.asarray(face.keypoints)[:, :2].round(2).tolist())
         with write_session() as s, s.begin():
             ds = get_or_create_dataset(s, dataset)
             counts = commit_samples(s, ds, [pending], rules=None)
@@ -286,6 +286,8 @@ def capture_to_dataset(dataset: str, snapshot: LiveSnapshot, *, source: str = "l
                 record_predictions(s, [{"sample_id": sid, "model_version": snapshot.model_version or "live",
                                         **{k: v for k, v in face.to_dict().items() if k in PREDICTION_KEYS}}])
     except Exception:
-        blobs.discard_new()
+        blobs.discard_new()  # releases the lock, then removes the new crop no row references
         raise
+    finally:
+        blobs.release()  # now, not when the BlobStore is garbage-collected: gc and clean-ups wait on it
     return {"dataset": dataset.strip(), "crop_path": rel, **counts}
