@@ -6,23 +6,15 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.config import REPO_ROOT
 from core.store.db import read_session
 from core.store.labels import label_history
 from core.store.models import Annotation, Run
+from tests.apptest import open_app
 from tests.auth.conftest import PASSWORDS
 
 
 def _app(page: str, **state) -> AppTest:
-    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60)
-    at.session_state["demo_ready"] = True
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    if page:
-        at.switch_page(f"app_pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(page, demo_ready=True, **state)
 
 
 def _count(model) -> int:

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from core.config import REPO_ROOT
 from core.ingest import import_path
 from core.splits import split_dataset
 from core.store.db import write_session
+from tests.apptest import open_app
 from tests.helpers import write_affectnet_csv
 
 
@@ -32,14 +31,5 @@ def seeded(env):
 
 @pytest.fixture
 def app(seeded):
-    def make(page: str | None = None, **state) -> AppTest:
-        at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60)
-        for k, v in state.items():
-            at.session_state[k] = v
-        at.run()
-        if page:
-            at.switch_page(f"app_pages/{page}.py").run()
-        assert not at.exception, at.exception
-        return at
-
-    return make
+    """open_app(page, **state) on the seeded store."""
+    return open_app
