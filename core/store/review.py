@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import BigInteger, Select, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from core.metrics import evaluate_predictions
@@ -125,7 +125,8 @@ def review_rows(session: Session, source: ReviewSource, *, split: str | None = N
                    + (Prediction.arousal - Sample.cur_arousal) * (Prediction.arousal - Sample.cur_arousal))
             stmt = stmt.where(Sample.cur_valence.is_not(None)).order_by(err.desc())
         else:
-            stmt = stmt.order_by((Sample.id * 2654435761 + seed) % 1000003)
+            # a seeded shuffle; BIGINT so PostgreSQL does not overflow int4 in the product
+            stmt = stmt.order_by((cast(Sample.id, BigInteger) * 2654435761 + seed) % 1000003)
         rows = session.execute(stmt.limit(limit).offset(offset)).all()
     return [{"id": s.id, "crop_path": s.crop_path, "emotion": s.cur_emotion, "valence": s.cur_valence,
              "arousal": s.cur_arousal, "stress": s.cur_stress, "pred_emotion": p.emotion,
