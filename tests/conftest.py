@@ -1,6 +1,7 @@
 """Shared fixtures: a fresh data dir and SQLite file per test, assets from the repo's cache."""
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,16 @@ import pytest
 from core.config import REPO_ROOT
 
 ASSETS = Path(REPO_ROOT / "data" / "assets")
+_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _pytest_main() -> Iterator[None]:
+    """Streamlit's script runner (AppTest) installs app.py as sys.modules["__main__"] and leaves it
+    there; a process started later with multiprocessing's "spawn" would then run app.py as its
+    __mp_main__ (the whole app, bare) before its target. Put pytest's own back after each test."""
+    yield
+    sys.modules["__main__"] = _MAIN
 
 
 def block_network(monkeypatch: pytest.MonkeyPatch, what: str) -> None:
