@@ -17,7 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from common import REPO, cpu_model, load_avg
+from common import cpu_model, isolate, load_avg
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,19 +30,21 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        os.environ.update(AFFECTLAB_DATA_DIR=str(root / "data"), AFFECTLAB_DB_URL=f"sqlite:///{root / 'a.db'}")
-        os.environ.setdefault("AFFECTLAB_ASSETS_DIR", str(REPO / "data" / "assets"))
+        isolate(root)
         from tests.reliability.load import run_load
 
         out = run_load(root, seconds=args.seconds, rows=args.rows, annotators=args.annotators, pause_s=args.pause)
     out.update(cpu=cpu_model(), cores=os.cpu_count(), load_avg=load_avg())
     problems = out["problems"]
+    imp, bak = out["import"], out["backup"]
     whole = not (problems["errors"] or problems["exitcodes"] or problems["lost_updates"]
-                 or problems["consistency"] or problems["history_rows_vs_applied"]) and problems["integrity"] == "ok"
+                 or problems["consistency"] or problems["history_rows_vs_applied"] or bak["problems"]
+                 or imp["returncode"] or imp["stored"] != imp["rows"]) \
+        and problems["integrity"] == bak["integrity"] == "ok"
     if args.json:
         print(json.dumps({"ok": whole, **out}, default=str))
         return 0 if whole else 1
-    e, i, b = out["edits"], out["import"], out["backup"]
+    e, i, b = out["edits"], imp, bak
     print(f"{out['annotators']} annotators x {out['seconds']} s on {out['hot_samples']} hot samples "
           f"({out['cores']} cores, load {out['load_avg']}): {e['attempts']} edits, {e['applied']} applied, "
           f"{e['conflicts']} conflicts, {e['errors']} errors ({e['locked']} 'database is locked'), {e['per_s']}/s")

@@ -1,17 +1,20 @@
 """Engine, sessions and schema upgrades for the label store (SQLite WAL or any SQLAlchemy URL)."""
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import REPO_ROOT, get_settings
 from core.store.errors import store_error
 from core.store.migration_lock import migration_lock
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = REPO_ROOT / "migrations"
 _ENGINES: dict[str, Engine] = {}
@@ -130,13 +133,20 @@ def optimize(engine: Engine | None = None) -> None:
     """Refresh the query planner's statistics after bulk changes (SQLite `PRAGMA optimize`)."""
     engine = engine or get_engine()
     if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled statistics: fast at 1M rows
-            has_stats = conn.exec_driver_sql(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar()
-            # PRAGMA optimize only refreshes statistics that exist; the first time, ANALYZE
-            conn.exec_driver_sql("PRAGMA optimize=0x10002" if has_stats else "ANALYZE")
-            conn.commit()
+        # a write transaction from the start (BEGIN IMMEDIATE): ANALYZE writes sqlite_stat1, and a
+        # read transaction upgraded after another writer committed fails at once ("database is
+        # locked", no busy wait); the statistics are a nicety, so a store still busy after the
+        # busy timeout leaves them for next time rather than failing the caller's committed work
+        try:
+            with engine.execution_options(affectlab_write=True).connect() as conn:
+                conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled statistics: fast at 1M rows
+                has_stats = conn.exec_driver_sql(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar()
+                # PRAGMA optimize only refreshes statistics that exist; the first time, ANALYZE
+                conn.exec_driver_sql("PRAGMA optimize=0x10002" if has_stats else "ANALYZE")
+                conn.commit()
+        except OperationalError as exc:
+            log.warning("planner statistics not refreshed (the store stayed busy): %s", str(exc).splitlines()[0])
     else:
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE samples")
