@@ -13,6 +13,7 @@ from core.jobs.preflight import check_launch
 from core.jobs.status import CANCELLABLE, RESUMABLE, RunStatus
 from core.splits import split_dataset
 from core.store.db import write_session
+from core.store.models import Job
 from ui.auth import can, identity
 from ui.data import stats
 from ui.state import dataset_ui
@@ -23,6 +24,8 @@ from ui.training import (
     eval_message,
     label_counts,
     run_row,
+    ssl_form_ui,
+    ssl_row,
     status_text,
     train_form_ui,
     worker_ui,
@@ -62,6 +65,24 @@ if config is not None:
             st.toast(f"Run {run_id} queued")
 for msg in st.session_state.get("launch_warnings", []):
     st.warning(msg)
+
+with st.expander("Semi-supervised (SSL) stage: pretrain, classify, finetune"):
+    st.caption("Split the dataset 70/30, then 70/20/10 (`affectlab split`); each stage runs as a "
+               "background job like a training run.")
+    ssl_jobs = jobs.list_jobs(kind="ssl")
+    ssl_args = ssl_form_ui(ds["name"], ssl_jobs)
+    if ssl_args is not None:
+        try:
+            job_id = jobs.submit_job("ssl", args=ssl_args, identity=identity())
+        except (AccessDenied, ValueError, LookupError) as exc:
+            st.error(f"Not queued: {exc}")
+        else:
+            st.toast(f"SSL job {job_id} queued")
+            ssl_jobs = jobs.list_jobs(kind="ssl")
+    if ssl_jobs:
+        st.dataframe([ssl_row(j) for j in ssl_jobs], hide_index=True, width="stretch", key="ssl_table")
+        with st.expander(f"Log of SSL job {ssl_jobs[0]['id']}"):
+            st.code(jobs.tail_log(ssl_jobs[0]["id"], 30, table=Job) or "(empty)")
 
 
 @st.fragment(run_every=2)

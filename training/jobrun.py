@@ -1,4 +1,4 @@
-"""run_job(): the process side of a `jobs` row (evaluate): start, do the work, record the outcome.
+"""run_job(): the process side of a `jobs` row (evaluate, ssl): start, do the work, record the outcome.
 
 Started by the worker as `python -m core run-job --job-id N`; the result (a short summary)
 goes on the row, the full evaluation stays where evaluate_run stores it (Run.metrics["eval"]).
@@ -31,7 +31,59 @@ def _evaluate(run_id: int | None, args: dict[str, Any]) -> dict[str, Any]:
     return {"run_id": run_id, **{k: r.get(k) for k in keys}}
 
 
-KINDS: dict[str, Callable[[int | None, dict[str, Any]], dict[str, Any]]] = {"evaluate": _evaluate}
+SSL_EPOCHS = {"pretrain": "pretrain_epochs", "classify": "epochs", "finetune": "finetune_epochs"}
+
+
+def _ssl(run_id: int | None, args: dict[str, Any]) -> dict[str, Any]:
+    """One SSL stage (args: stage, dataset, epochs, init_job, optional kinds/batch_size/seed),
+    as `affectlab ssl <stage>` runs it; the result keeps the checkpoint for the next stage."""
+    from training.ssl import (
+        SSLConfig,
+        finetune_subject,
+        finetune_subjects,
+        pretrain_encoder,
+        train_classifier,
+    )
+
+    stage, dataset = args["stage"], args["dataset"]
+    given: dict[str, Any] = {k: args[k] for k in ("kinds", "seed") if args.get(k) is not None}
+    if args.get("epochs"):
+        given[SSL_EPOCHS[stage]] = int(args["epochs"])
+    if args.get("batch_size"):
+        given["pretrain_batch_size" if stage == "pretrain" else "batch_size"] = int(args["batch_size"])
+    cfg = SSLConfig(**given)
+    init = _ssl_checkpoint(args["init_job"]) if args.get("init_job") is not None else None
+    if stage == "pretrain":
+        out = pretrain_encoder(dataset, cfg)
+        return {"stage": stage, "checkpoint": out["checkpoint"], "objective": out["objective"],
+                "samples": out["samples"], "loss": out["history"][-1]}
+    if stage == "classify":
+        out = train_classifier(dataset, cfg, init=init)
+        return {"stage": stage, "run_id": out["run_id"], "checkpoint": out["checkpoint"],
+                "init": out["init"], "combined": out["metrics"].get("combined")}
+    if init is None:
+        raise ValueError("a finetune job needs init_job, a succeeded classify job")
+    subjects = finetune_subjects(dataset, cfg)
+    if not subjects:
+        raise ValueError(f"dataset {dataset!r} has no subjects in the {cfg.finetune_split} split")
+    done = [finetune_subject(dataset, s, cfg, init=init) for s in subjects]
+    return {"stage": stage, "init": init, "subjects": [
+        {"subject": r["subject"], "run_id": r["run_id"], "before": r["before"].get("combined"),
+         "combined": r["metrics"].get("combined")} for r in done]}
+
+
+def _ssl_checkpoint(job_id: int) -> str:
+    """The checkpoint a succeeded ssl job left (its result), for the next stage."""
+    with read_session() as s:
+        job = s.get(Job, int(job_id))
+        result = dict(job.result or {}) if job is not None and job.kind == "ssl" else {}
+    if not result.get("checkpoint"):
+        raise ValueError(f"job {job_id} is not an ssl job with a checkpoint")
+    return result["checkpoint"]
+
+
+KINDS: dict[str, Callable[[int | None, dict[str, Any]], dict[str, Any]]] = {
+    "evaluate": _evaluate, "ssl": _ssl}
 
 
 def run_job(job_id: int) -> dict[str, Any]:

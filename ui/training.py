@@ -1,4 +1,4 @@
-"""Train page widgets: the launch form, labelled counts, the worker, run rows and curves."""
+"""Train page widgets: the launch form, the SSL stage form, labelled counts, the worker, run rows and curves."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.jobs.preflight import counts_table
 from core.jobs.status import RunStatus
+from core.jobs.store import SSL_STAGES
 from core.jobs.worker import ON_DEMAND_IDLE_EXIT_S, ensure_worker
 from core.train_config import CHOICES, IMAGE_BACKBONES, INITS, TrainConfig
 
@@ -73,6 +74,35 @@ def train_form_ui(dataset: str) -> TrainConfig | None:
                        hflip=hflip, rotate=d.rotate if rotate else 0.0, color=d.color if color else 0.0,
                        crop=d.crop if crop else 0.0, class_balanced=balanced, name=name,
                        processes=int(procs))
+
+
+def ssl_form_ui(dataset: str, ssl_jobs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Pick an SSL stage, its epochs and (classify: optional, finetune: required) the succeeded
+    job of the previous stage to start from; the ssl job's args when "Queue" was pressed."""
+    c1, c2, c3 = st.columns([1, 1, 2])
+    stage = c1.selectbox("Stage", list(SSL_STAGES), key="ssl_stage")
+    epochs = c2.number_input("Epochs", 1, 500, 5, key="ssl_epochs")
+    prev = SSL_STAGES[stage]
+    options: list[int | None] = [] if stage == "finetune" else [None]
+    options += [j["id"] for j in ssl_jobs if j["status"] == RunStatus.SUCCEEDED
+                and (j["args"] or {}).get("stage") == prev and (j["args"] or {}).get("dataset") == dataset]
+    init_job = c3.selectbox("Start from", options, key="ssl_init", disabled=prev is None,
+                            format_func=lambda i: "scratch" if i is None else f"{prev} job {i}")
+    if prev is not None and not options:
+        st.caption(f"Finetune starts from a succeeded classify job on {dataset}; queue one first.")
+    if not st.button("Queue SSL stage", key="ssl_queue", disabled=not options):
+        return None
+    return {"stage": stage, "dataset": dataset, "epochs": int(epochs), "init_job": init_job}
+
+
+def ssl_row(job: dict[str, Any]) -> dict[str, Any]:
+    """One ssl job in the SSL table: stage, status and what it left."""
+    a, r = job.get("args") or {}, job.get("result") or {}
+    subjects = r.get("subjects") or []
+    return {"job": job["id"], "stage": a.get("stage"), "dataset": a.get("dataset"),
+            "epochs": a.get("epochs"), "from job": a.get("init_job"), "status": job["status"],
+            "run": r.get("run_id"), "combined": r.get("combined", subjects[0]["combined"] if subjects else None),
+            "note": (r.get("checkpoint") or (job.get("error") or "").split("\n")[0])[:160]}
 
 
 def status_text(run: dict[str, Any]) -> str:

@@ -22,7 +22,8 @@ from core.store.db import read_session, write_session
 from core.store.models import Job, Run, utcnow
 
 Table = type[Run] | type[Job]
-JOB_KINDS = ("evaluate",)  # what a `jobs` row can ask for (training is a `runs` row)
+JOB_KINDS = ("evaluate", "ssl")  # what a `jobs` row can ask for (training is a `runs` row)
+SSL_STAGES = {"pretrain": None, "classify": "pretrain", "finetune": "classify"}  # stage: previous
 S = RunStatus
 
 
@@ -56,10 +57,32 @@ def submit_job(kind: str, *, run_id: int | None = None, args: dict[str, Any] | N
     with write_session(db_url) as s, s.begin():
         if run_id is not None and s.get(Run, run_id) is None:
             raise LookupError(f"no run with id {run_id}")
+        if kind == "ssl":
+            _check_ssl_args(s, dict(args or {}))
         job = Job(kind=kind, run_id=run_id, args=dict(args or {}), status=S.QUEUED.value)
         s.add(job)
         s.flush()
         return job.id
+
+
+def _check_ssl_args(s: Session, args: dict[str, Any]) -> None:
+    """An ssl job names a known stage, an existing dataset, epochs >= 1 and, for finetune (optional
+    for classify), init_job: a succeeded ssl job of the previous stage whose checkpoint it starts from."""
+    stage = args.get("stage")
+    if stage not in SSL_STAGES:
+        raise ValueError(f"ssl job: unknown stage {stage!r} (known: {', '.join(SSL_STAGES)})")
+    require_dataset(s, args.get("dataset") or "")
+    if args.get("epochs") is not None and int(args["epochs"]) < 1:
+        raise ValueError(f"ssl job: epochs must be >= 1, got {args['epochs']}")
+    init_job = args.get("init_job")
+    if init_job is None:
+        if stage == "finetune":
+            raise ValueError("ssl job: finetune needs init_job, a succeeded classify job")
+        return
+    prev = s.get(Job, int(init_job))
+    if (stage == "pretrain" or prev is None or prev.kind != "ssl" or prev.status != S.SUCCEEDED
+            or (prev.args or {}).get("stage") != SSL_STAGES[stage]):
+        raise ValueError(f"ssl job: init_job {init_job} is not a succeeded {SSL_STAGES[stage]} job")
 
 
 def cancel(row_id: int, *, table: Table = Run, db_url: str | None = None,
@@ -144,7 +167,15 @@ def active_count(counts: dict[RunStatus, int]) -> int:
 def run_jobs(run_id: int, *, kind: str | None = None, limit: int = 20,
              db_url: str | None = None) -> list[dict[str, Any]]:
     """The newest jobs of a run as plain dicts (id, kind, args, status, result, error ...)."""
-    q = select(Job).where(Job.run_id == run_id)
+    return list_jobs(run_id=run_id, kind=kind, limit=limit, db_url=db_url)
+
+
+def list_jobs(*, run_id: int | None = None, kind: str | None = None, limit: int = 20,
+              db_url: str | None = None) -> list[dict[str, Any]]:
+    """The newest jobs (of a run, of a kind, or all) as plain dicts."""
+    q = select(Job)
+    if run_id is not None:
+        q = q.where(Job.run_id == run_id)
     if kind is not None:
         q = q.where(Job.kind == kind)
     with read_session(db_url) as s:
