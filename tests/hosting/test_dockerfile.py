@@ -179,7 +179,7 @@ def test_image_build_and_start(tmp_path):
     env.update(HOME=str(home), PATH=f"{tmp_path / 'venv' / 'bin'}:{os.environ['PATH']}")
     timings = replay_build(context, app, env)
     print(f"build steps (s): {timings}")
-    for rel in ("data/models/fer_mini_xception.pt", "data/models/fer_mini_xception.onnx", "annotations.db"):
+    for rel in ("models/fer_mini_xception.pt", "models/fer_mini_xception.onnx", "annotations.db"):
         assert (app / rel).is_file(), rel
 
     # run time, from here on offline: no pip index, and a guard that records any connection off loopback
