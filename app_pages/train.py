@@ -128,7 +128,7 @@ def evaluate_ui(run_id: int) -> None:
     split = c1.selectbox("Evaluate on", ["test", "val", "train"], key=f"eval-split-{run_id}")
     if c2.button("Evaluate and store predictions for Review", key=f"eval-{run_id}", disabled=not can(Role.ADMIN)):
         jobs.submit_job("evaluate", run_id=run_id, args={"split": split}, identity=identity())
-    latest = jobs.run_jobs(run_id, kind="evaluate", limit=1)
+    latest = jobs.list_jobs(run_id=run_id, kind="evaluate", limit=1)
     if latest:
         kind, text = eval_message(latest[0])
         getattr(st, kind)(text)

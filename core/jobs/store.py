@@ -17,6 +17,7 @@ from core.auth import Identity, Role, require
 from core.config import get_settings
 from core.jobs.proc import own_identity, read_tail
 from core.jobs.status import ACTIVE, CANCELLABLE, RESUMABLE, RunStatus
+from core.limits import check_job_cap
 from core.store.datasets import require_dataset
 from core.store.db import read_session, write_session
 from core.store.models import Job, Run, utcnow
@@ -33,16 +34,17 @@ def create_run(config: Mapping[str, Any] | Any, *, status: RunStatus = S.QUEUED,
     training's TrainConfig) whose dataset must exist; returns its id.
 
     Queued runs are started by the worker. A process that trains the run itself passes
-    STARTING, so the worker never claims it. AccessDenied below the admin role (core.auth).
+    STARTING, so the worker never claims it. AccessDenied below the admin role (core.auth);
+    LimitExceeded over the caller's cap of queued + running jobs (core.limits).
     """
-    require(identity, Role.ADMIN, "starting a training run")
+    who = require(identity, Role.ADMIN, "starting a training run")
     config = dict(config.to_dict() if hasattr(config, "to_dict") else config)
     dataset = config.get("dataset") or ""
     name = config.get("name") or f"{config.get('backbone', 'model')} on {dataset}"
     with write_session(db_url) as s, s.begin():
         ds = require_dataset(s, dataset)
         run = Run(name=name[:200], dataset_id=ds.id, status=S(status).value, config=config,
-                  heartbeat_at=utcnow())
+                  heartbeat_at=utcnow(), submitted_by=check_job_cap(s, who))
         s.add(run)
         s.flush()
         return run.id
@@ -51,7 +53,7 @@ def create_run(config: Mapping[str, Any] | Any, *, status: RunStatus = S.QUEUED,
 def submit_job(kind: str, *, run_id: int | None = None, args: dict[str, Any] | None = None,
                db_url: str | None = None, identity: Identity | None = None) -> int:
     """Queue a background job (kind in JOB_KINDS) for the worker; returns its id. Admins only."""
-    require(identity, Role.ADMIN, f"starting a {kind} job")
+    who = require(identity, Role.ADMIN, f"starting a {kind} job")
     if kind not in JOB_KINDS:
         raise ValueError(f"unknown job kind {kind!r} (known: {', '.join(JOB_KINDS)})")
     with write_session(db_url) as s, s.begin():
@@ -59,7 +61,8 @@ def submit_job(kind: str, *, run_id: int | None = None, args: dict[str, Any] | N
             raise LookupError(f"no run with id {run_id}")
         if kind == "ssl":
             _check_ssl_args(s, dict(args or {}))
-        job = Job(kind=kind, run_id=run_id, args=dict(args or {}), status=S.QUEUED.value)
+        job = Job(kind=kind, run_id=run_id, args=dict(args or {}), status=S.QUEUED.value,
+                  submitted_by=check_job_cap(s, who))
         s.add(job)
         s.flush()
         return job.id
@@ -164,15 +167,10 @@ def active_count(counts: dict[RunStatus, int]) -> int:
     return sum(counts.get(st, 0) for st in ACTIVE)
 
 
-def run_jobs(run_id: int, *, kind: str | None = None, limit: int = 20,
-             db_url: str | None = None) -> list[dict[str, Any]]:
-    """The newest jobs of a run as plain dicts (id, kind, args, status, result, error ...)."""
-    return list_jobs(run_id=run_id, kind=kind, limit=limit, db_url=db_url)
-
-
 def list_jobs(*, run_id: int | None = None, kind: str | None = None, limit: int = 20,
               db_url: str | None = None) -> list[dict[str, Any]]:
-    """The newest jobs (of a run, of a kind, or all) as plain dicts."""
+    """The newest jobs (of a run, of a kind, or all) as plain dicts (id, kind, args, status,
+    result, error ...)."""
     q = select(Job)
     if run_id is not None:
         q = q.where(Job.run_id == run_id)

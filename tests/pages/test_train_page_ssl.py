@@ -1,15 +1,22 @@
 """AppTest of the Train page's SSL option: it queues `ssl` jobs for the worker with the stage,
-dataset, epochs and the previous stage's job, and lists them with their status."""
+dataset, epochs and the previous stage's job, and lists them with their status. No worker runs
+here (tests/training/test_jobs_ssl.py runs the jobs), so the rows stay as the test sets them."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from core.jobs.status import RunStatus
 from core.store.db import read_session, write_session
 from core.store.models import Job
 from tests.apptest import open_app
-from tests.pages.test_train_page import _stop_worker  # noqa: F401 - stops the page's worker
 from tests.training.test_ssl import openface  # noqa: F401 - the synthetic OpenFace dataset "of"
+
+
+@pytest.fixture(autouse=True)
+def no_worker(monkeypatch):
+    """The page would start a real worker on first use; here it finds a (fake) one running."""
+    monkeypatch.setattr("ui.training.ensure_worker", lambda **_: {"pid": 0, "started": False})
 
 
 def _jobs() -> list[Job]:
@@ -28,6 +35,7 @@ def _queue(at, stage: str, epochs: int, init=None):
 
 def test_the_ssl_option_queues_each_stage_with_its_arguments(openface):  # noqa: F811
     at = open_app("train", dataset_id=1)
+    assert any(c.value.startswith("Job worker pid 0") for c in at.caption)
     _queue(at, "pretrain", 3)
     (job,) = _jobs()
     assert job.kind == "ssl" and job.run_id is None
