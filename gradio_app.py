@@ -159,6 +159,26 @@ def analyze_frame(frame_rgb: np.ndarray | None, model: str | None, overlays: lis
             result_json(preds, predictor, frame=snap.frame_index if snap else 0), processor)
 
 
+def limited_photo(choices: Collection[str]) -> Any:
+    """analyze_image under this visitor's analysis budget (core.limits; the Gradio session is the
+    visitor): over it, a gr.Warning with the wait and the outputs left as they were."""
+    import gradio as gr
+
+    from core.limits import ANALYSES, LimitExceeded
+
+    def analyse_photo(path: str | None, model: str | None, overlays: list[str] | None,
+                      request: Any = None) -> tuple:
+        try:
+            with ANALYSES.analysis(None, getattr(request, "session_hash", None)):
+                return analyze_image(path, model, overlays, choices=choices)
+        except LimitExceeded as exc:
+            gr.Warning(str(exc))
+            return (gr.skip(),) * 5
+
+    analyse_photo.__annotations__["request"] = gr.Request  # gradio passes the request by this hint
+    return analyse_photo
+
+
 def example_paths() -> list[str]:
     """Demo faces already in the asset cache (never downloads while building the UI)."""
     from core.assets import assets_dir
@@ -225,7 +245,7 @@ def build_demo(choices: Collection[str] | None = None) -> Any:
                     photo_va = gr.Plot(label="Valence / arousal")
                     photo_text = gr.Markdown()
                     photo_json = gr.JSON(label="Predictions", open=False)
-            gr.on([go_btn.click, photo.change], functools.partial(analyze_image, choices=choices),
+            gr.on([go_btn.click, photo.change], limited_photo(choices),
                   [photo, model, overlays], [photo_out, photo_label, photo_va, photo_text, photo_json],
                   api_name="analyze_image")
     return demo
@@ -234,6 +254,9 @@ def build_demo(choices: Collection[str] | None = None) -> Any:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up probes
+    from core.auth import serve_visitors
+
+    serve_visitors()  # AFFECTLAB_AUTH=on: visitors are anonymous viewers, under core.limits' budgets
     get_predictor(DEFAULT_LABEL).predict_frame(np.zeros((240, 320, 3), np.uint8))  # load models before serving
     demo = build_demo()
     demo.queue().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),

@@ -11,12 +11,14 @@ import streamlit as st
 from core.export import safe_cell
 from core.faces.io import ImageError
 from core.inference.media import VideoError
+from core.limits import LimitExceeded
 from core.model.prior import prior_note
 from core.overlay import OverlayOptions, draw_overlays
 from core.timeline import video_timeline
 from core.uploads import decode_upload
 from core.viz import bgr_to_rgb
 from ui.charts import emotion_colour
+from ui.limits import analysis_slot
 from ui.models import model_ui
 from ui.text import md
 
@@ -48,7 +50,12 @@ with image_tab:
         except ImageError as exc:
             st.error(md(exc))  # the message starts with the uploaded file's name
             continue
-        preds = model.predict_frame(frame)
+        try:
+            with analysis_slot():  # per-visitor concurrency and rate budget (core.limits)
+                preds = model.predict_frame(frame)
+        except LimitExceeded as exc:
+            st.warning(md(exc))
+            break
         if not preds:
             st.warning("No face found.")
             st.image(bgr_to_rgb(frame), width=480)
@@ -86,8 +93,12 @@ with video_tab:
             path = Path(tmp) / f"upload{Path(video.name).suffix.lower()}"
             path.write_bytes(video.getvalue())
             try:
-                df = video_timeline(path, model, fps=fps,
-                                    progress=lambda done, t: bar.progress(done, text=f"{t or 0:.1f} s"))
+                with analysis_slot():
+                    df = video_timeline(path, model, fps=fps,
+                                        progress=lambda done, t: bar.progress(done, text=f"{t or 0:.1f} s"))
+            except LimitExceeded as exc:
+                st.warning(md(exc))
+                st.stop()
             except VideoError as exc:
                 st.error(md(str(exc).replace(str(path), video.name)))
                 st.stop()

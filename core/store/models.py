@@ -162,6 +162,7 @@ class Run(Base):
     proc: Mapped[dict[str, Any] | None]  # {pid, create_time, cmdline} of the job process (psutil)
     error: Mapped[str | None] = mapped_column(Text)
     stop_reason: Mapped[str | None] = mapped_column(String(300))  # e.g. why it stopped early
+    submitted_by: Mapped[str | None] = mapped_column(String(100))  # identity name (core.limits job cap)
     created_at: Mapped[created]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -181,6 +182,7 @@ class Job(Base):
     pid: Mapped[int | None]
     proc: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(Text)
+    submitted_by: Mapped[str | None] = mapped_column(String(100))  # identity name (core.limits job cap)
     created_at: Mapped[created]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
