@@ -77,6 +77,9 @@ def _wait_text(seconds: float) -> str:
     return f"{s // 60} min" + (f" {s % 60} s" if s % 60 else "")
 
 
+MAX_KEYS = 10_000  # budgets kept before those of visitors idle for a whole window are dropped
+
+
 class AnalysisLimiter:
     """Concurrency cap and token bucket per visitor key, in this process (thread-safe)."""
 
@@ -104,6 +107,9 @@ class AnalysisLimiter:
                 raise LimitExceeded(f"analysis budget spent ({lim.analyses} per {_wait_text(lim.window_s)}): "
                                     f"try again in {_wait_text(wait)}", retry_after_s=wait)
             self._buckets[key] = (tokens - 1.0, now)
+            if len(self._buckets) > MAX_KEYS:  # forget visitors whose budget has refilled
+                full = lim.window_s
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full or k == key}
         self._running[key] = self._running.get(key, 0) + 1
 
     @contextmanager

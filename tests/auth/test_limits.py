@@ -206,3 +206,15 @@ def test_job_cap_local_operator_unlimited(hosted, monkeypatch):
     jobs.create_run(CONFIG, identity=LOCAL_OPERATOR)
     with pytest.raises(LimitExceeded, match="local already has 2"):
         jobs.create_run(CONFIG, identity=LOCAL_OPERATOR)
+
+
+def test_idle_visitors_budgets_forgotten(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_KEYS", 2)
+    clock = Clock()
+    limiter = AnalysisLimiter(Limits(concurrent=0, analyses=1, window_s=60), clock=clock)
+    for tab in ("a", "b", "c"):
+        _run(limiter, ANONYMOUS, tab)
+    clock.t += 61  # a, b, c idle for a whole window: their buckets are full again
+    _run(limiter, ANONYMOUS, "d")
+    assert set(limiter._buckets) == {"session:d"}
+    _run(limiter, ANONYMOUS, "a")  # a forgotten visitor starts with a full budget
