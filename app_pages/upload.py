@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 import pandas as pd
@@ -50,9 +51,11 @@ with image_tab:
         except ImageError as exc:
             st.error(md(exc))  # the message starts with the uploaded file's name
             continue
+        charged = st.session_state.setdefault("charged_uploads", set())  # a rerun is not a new analysis
         try:
-            with analysis_slot():  # per-visitor concurrency and rate budget (core.limits)
+            with analysis_slot() if f.file_id not in charged else nullcontext():  # core.limits budget
                 preds = model.predict_frame(frame)
+            charged.add(f.file_id)
         except LimitExceeded as exc:
             st.warning(md(exc))
             break

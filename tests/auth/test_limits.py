@@ -218,3 +218,16 @@ def test_idle_visitors_budgets_forgotten(monkeypatch):
     _run(limiter, ANONYMOUS, "d")
     assert set(limiter._buckets) == {"session:d"}
     _run(limiter, ANONYMOUS, "a")  # a forgotten visitor starts with a full budget
+
+
+def test_upload_rerun_is_not_a_new_analysis(hosted, monkeypatch):
+    from core.assets import asset_path
+    from tests.apptest import open_app
+
+    monkeypatch.setattr("ui.limits.ANALYSES", AnalysisLimiter(Limits(concurrent=1, analyses=1)))
+    at = open_app("upload")
+    at.file_uploader(key="upload_images").set_value(
+        [("one.jpg", asset_path("0-f15-hao-ph.jpg").read_bytes(), "image/jpeg")]).run()
+    at.slider(key="up_fps").set_value(4.0).run()  # another widget: the page reruns
+    assert not at.exception and len(at.dataframe) == 1
+    assert not [w for w in at.warning if "budget" in w.value]
