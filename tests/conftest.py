@@ -46,8 +46,19 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("AFFECTLAB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AFFECTLAB_DB_URL", f"sqlite:///{tmp_path / 'test.db'}")
     monkeypatch.setenv("AFFECTLAB_ASSETS_DIR", str(ASSETS))
+    _clear_streamlit_caches()
     yield tmp_path
     dispose_all()
+    _clear_streamlit_caches()
+
+
+def _clear_streamlit_caches() -> None:
+    """Query results cached by an earlier test's AppTest (same dataset ids, another store) must not
+    reach this one: one server has one store, a test process has many."""
+    if "streamlit" in sys.modules:
+        import streamlit as st
+
+        st.cache_data.clear()
 
 
 @pytest.fixture
