@@ -1,9 +1,9 @@
 """TrainConfig: every setting of one training run (stored as JSON in the Run row)."""
 from __future__ import annotations
 
-import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
+from core.config_dict import from_known_keys
 from core.model.config import BACKBONE_DEFAULTS
 
 TASKS = ("emotion", "va", "stress")
@@ -88,8 +88,4 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            warnings.warn(f"TrainConfig ignores unknown keys {unknown}", stacklevel=2)
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return from_known_keys(cls, d)

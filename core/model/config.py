@@ -1,9 +1,9 @@
 """ModelConfig: everything a checkpoint needs to rebuild its model, label map and preprocessing."""
 from __future__ import annotations
 
-import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
+from core.config_dict import from_known_keys
 from core.taxonomy import AFFECTNET8
 
 HEADS = ("emotion", "va", "stress")
@@ -84,8 +84,4 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            warnings.warn(f"ModelConfig ignores unknown keys {unknown}", stacklevel=2)
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return from_known_keys(cls, d)
