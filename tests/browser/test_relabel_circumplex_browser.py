@@ -40,11 +40,14 @@ def server(tmp_path) -> Iterator[dict]:
 
 def _slider(page, label: str) -> float | None:
     """The slider's value; None while a rerun replaces it."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import Error as PlaywrightError, TimeoutError as PlaywrightTimeout
 
+    sliders = page.locator(f'input[type="range"][aria-label="{label}"]')
     try:
-        return float(page.locator(f'input[type="range"][aria-label="{label}"]').input_value(timeout=500))
-    except PlaywrightTimeout:
+        if sliders.count() != 1:  # mid-rerun Streamlit can show the stale and the new slider together
+            return None
+        return float(sliders.input_value(timeout=500))
+    except (PlaywrightTimeout, PlaywrightError):
         return None
 
 
