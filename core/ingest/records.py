@@ -32,6 +32,10 @@ class PendingSample:
     valence: float | None = None
     arousal: float | None = None
     stress: float | None = None
+    emotions: list[str] | None = None  # multi-label set (core.label_schema), [] = none of the classes
+    distribution: dict[str, float] | None = None  # class -> probability, {} = no emotion
+    dominance: float | None = None  # in [-1, 1]
+    targets: dict[str, float] | None = None  # named continuous targets, e.g. {"openness": 0.6}
     raw: dict[str, Any] | None = None  # original label values and scale
     subject: str | None = None
     split: str | None = None
@@ -46,7 +50,8 @@ class PendingSample:
 
     @property
     def has_label(self) -> bool:
-        return any(v is not None for v in (self.emotion, self.valence, self.arousal, self.stress))
+        return any(v is not None for v in (self.emotion, self.valence, self.arousal, self.stress,
+                                           self.emotions, self.distribution, self.dominance, self.targets))
 
 
 @dataclass
