@@ -19,12 +19,20 @@ def _fmt(values: dict | None) -> str:
 
 
 def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
-    """One table row per annotation; an undo row says which edit it undid (it carries no values)."""
+    """One table row per annotation. An undo row carries no values of its own: it says which edit
+    it undid and what that brought back (the values the undone edit had replaced)."""
+    by_id = {h.annotation_id: h for h in history}
     return [{"when": h.created_at.strftime("%Y-%m-%d %H:%M:%S"), "who": h.annotator or h.source,
-             "source": h.source,
-             "before": "—" if getattr(h, "undoes_id", None) else _fmt(h.before),
-             "after": f"undo of #{h.undoes_id}" if getattr(h, "undoes_id", None) else _fmt(h.after),
+             "source": h.source, "before": "—" if h.undoes_id else _fmt(h.before),
+             "after": _undo_text(h, by_id.get(h.undoes_id)) if h.undoes_id else _fmt(h.after),
              "note": h.note} for h in history]
+
+
+def _undo_text(undo: HistoryEntry, target: HistoryEntry | None) -> str:
+    restored = target.before if target is not None else None
+    if not restored or all(v is None for v in restored.values()):
+        return f"undo of #{undo.undoes_id} (no earlier label)"
+    return f"undo of #{undo.undoes_id} (restored {_fmt(restored)})"
 
 
 def sample_detail_ui(sample_id: int) -> bool:
