@@ -11,16 +11,20 @@ or the "ice_servers" list of a Twilio Network Traversal token (see ui/webrtc.ice
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 
 import cv2
-import numpy as np
 import streamlit as st
 
 from core.auth import AccessDenied
+from core.faces.io import ImageError
+from core.limits import LimitExceeded
 from core.live import capture_to_dataset
 from core.overlay import draw_overlays, emotion_text, stress_text, va_text
+from core.uploads import decode_upload
 from ui.auth import identity
 from ui.data import datasets
+from ui.limits import analysis_slot
 from ui.models import model_error_ui, model_select_ui
 from ui.models import predictor as load_model
 from ui.text import md
@@ -103,9 +107,21 @@ with right:
 if st.toggle("Use snapshots instead of live video", key="live_snapshots",
              help="When WebRTC cannot connect: one still photo at a time over plain HTTP"):
     photo = st.camera_input("Snapshot", key="live_photo")
-    if photo is not None:
-        frame = cv2.imdecode(np.frombuffer(photo.getvalue(), np.uint8), cv2.IMREAD_COLOR)
-        preds = predictor.predict_frame(frame)
+    preds = None
+    try:  # size cap and pixel budget before any pixel is decoded, as on Upload
+        frame = decode_upload(photo.getvalue(), name=photo.name) if photo is not None else None
+    except ImageError as exc:
+        st.error(md(exc))
+        frame = None
+    if frame is not None:
+        charged = st.session_state.setdefault("charged_snapshots", set())  # a rerun is not a new analysis
+        try:
+            with analysis_slot() if photo.file_id not in charged else nullcontext():  # core.limits budget
+                preds = predictor.predict_frame(frame)
+            charged.add(photo.file_id)
+        except LimitExceeded as exc:
+            st.warning(md(exc))
+    if preds is not None:
         st.image(cv2.cvtColor(draw_overlays(frame, preds, overlays), cv2.COLOR_BGR2RGB))
         if not preds:
             st.caption("No face found in the snapshot.")
