@@ -1,0 +1,139 @@
+"""The clip sampling rule (N evenly spaced frames over [start, end], or a fixed fps) and the sampler.
+
+The rule is recorded with every clip (SamplingRule.to_dict). Each slot has a target time; the
+sampler decodes the clip once through core.video (the one reader) and keeps, per slot, the real
+frame whose time stamp is nearest its target. A slot with no decoded frame within one frame
+interval of its target (the stream ends early, a gap) stays empty: it is masked, never filled.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.video import VideoError, VideoReader
+
+MODES = ("even", "fps")
+CLIP_FRAMES = (16, 30)  # the two N of the seed projects (any N >= 1 works)
+MAX_SLOTS = 4096  # a rule asking for more frames than this is refused
+
+
+@dataclass(frozen=True)
+class SamplingRule:
+    """mode "even": `frames` slots evenly spaced over [start, end] (each at the centre of its
+    1/N of the span); mode "fps": one slot every 1/fps seconds from start, at most max_frames."""
+
+    mode: str = "even"
+    frames: int = 16  # N for mode "even"
+    fps: float | None = None  # slots per second for mode "fps"
+    max_frames: int | None = None  # mode "fps": cap on the number of slots (None = MAX_SLOTS)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"sampling mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.mode == "even" and not (type(self.frames) is int and 1 <= self.frames <= MAX_SLOTS):
+            raise ValueError(f"frames must be a whole number in 1..{MAX_SLOTS}, got {self.frames!r}")
+        if self.mode == "fps" and not (self.fps and 0 < float(self.fps) <= 1000):
+            raise ValueError(f"fps must be a number in (0, 1000], got {self.fps!r}")
+
+    @classmethod
+    def even(cls, frames: int = 16) -> SamplingRule:
+        return cls("even", frames=frames)
+
+    @classmethod
+    def at_fps(cls, fps: float, max_frames: int | None = None) -> SamplingRule:
+        return cls("fps", fps=float(fps), max_frames=max_frames)
+
+    def times(self, start: float, end: float) -> np.ndarray:
+        """Target time of each slot, in seconds on the video's own time line."""
+        if not end > start:
+            raise ValueError(f"clip end {end:.3f} s must be after its start {start:.3f} s")
+        if self.mode == "even":
+            step = (end - start) / self.frames
+            return start + (np.arange(self.frames) + 0.5) * step
+        cap = min(self.max_frames or MAX_SLOTS, MAX_SLOTS)
+        n = max(1, min(cap, int(np.floor((end - start) * self.fps + 1e-9))))
+        return start + np.arange(n) / self.fps
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "frames": self.frames, "fps": self.fps, "max_frames": self.max_frames}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SamplingRule:
+        return cls(d.get("mode", "even"), frames=int(d.get("frames", 16)), fps=d.get("fps"),
+                   max_frames=d.get("max_frames"))
+
+
+@dataclass
+class SampledClip:
+    """The frames of one clip, one slot per target time; empty slots have image None."""
+
+    path: str
+    rule: SamplingRule
+    start: float
+    end: float
+    targets: np.ndarray  # (N,) target seconds
+    frame_index: np.ndarray  # (N,) decode position of the frame used, -1 = empty slot
+    seconds: np.ndarray  # (N,) time stamp of the frame used, NaN = empty slot
+    images: list[np.ndarray | None]  # BGR upright frames (one array shared by slots that share a frame)
+    damage: str | None = None  # what core.video reported (the frames before it are kept)
+
+    @property
+    def present(self) -> np.ndarray:
+        """(N,) bool: the slot holds a real frame."""
+        return self.frame_index >= 0
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+
+def _clip_end(reader: VideoReader, end: float | None) -> float:
+    """The requested end, else the declared duration, else packets counted / average rate."""
+    if end is not None:
+        return float(end)
+    if reader.info.declared_seconds:
+        return float(reader.info.declared_seconds)
+    if reader.info.fps:
+        return reader.count_frames() / reader.info.fps
+    raise VideoError(f"{reader.path}: the video declares neither a duration nor a frame rate; "
+                     "give the clip's end time")
+
+
+def sample_clip(path: str | Path, rule: SamplingRule = SamplingRule(), *, start: float = 0.0,
+                end: float | None = None) -> SampledClip:
+    """Decode [start, end] of a video once and fill each slot of `rule` with the nearest frame.
+
+    end None: the declared duration. Raises VideoError when the video cannot be opened or holds
+    no frame at all in the range; damage after some frames is kept in .damage (those slots empty).
+    """
+    with VideoReader(path) as reader:
+        end_s = _clip_end(reader, end)
+        targets = rule.times(float(start), end_s)
+        n = len(targets)
+        best = np.full(n, np.inf)
+        index = np.full(n, -1, np.int64)
+        seconds = np.full(n, np.nan)
+        images: list[np.ndarray | None] = [None] * n
+        step = 1.0 / reader.info.fps if reader.info.fps else None
+        last_t = None
+        for frame in reader.frames():
+            t = frame.seconds if frame.seconds is not None else frame.index * (step or 0.04)
+            if last_t is not None and step is None:
+                step = max(t - last_t, 1e-3)
+            last_t = t
+            if t > targets[-1] + (step or 0.04):
+                break  # past the last slot: no later frame can be nearer
+            dist = np.abs(targets - t)
+            better = dist < best
+            for i in np.flatnonzero(better):
+                best[i], index[i], seconds[i], images[i] = dist[i], frame.index, t, frame.image
+        damage = reader.damage
+    tolerance = (step or 0.04) * 1.01
+    for i in np.flatnonzero(best > tolerance):  # nearest frame is too far: the slot stays empty
+        index[i], seconds[i], images[i] = -1, np.nan, None
+    if not (index >= 0).any():
+        raise VideoError(f"{path}: no frame decoded between {start:.2f} s and {end_s:.2f} s"
+                         + (f" ({damage})" if damage else ""))
+    return SampledClip(str(path), rule, float(start), end_s, targets, index, seconds, images, damage)
