@@ -3,8 +3,8 @@
 A hosted instance shares one machine among its visitors; each identity (a signed-in name, else the
 browser session key the UI passes) may run at most AFFECTLAB_LIMIT_CONCURRENT analyses at once
 (default 1) and AFFECTLAB_LIMIT_ANALYSES per AFFECTLAB_LIMIT_WINDOW_S seconds (a token bucket,
-default 20 per 600 s), and keep at most AFFECTLAB_LIMIT_JOBS training/evaluation rows queued or
-running (default 2). Admins (analyses) and the local operator (jobs) are unlimited unless
+default 20 per 600 s), and keep at most AFFECTLAB_LIMIT_JOBS runs and jobs (training, evaluation, video analysis)
+queued or running (default 2). Admins (analyses) and the local operator (jobs) are unlimited unless
 AFFECTLAB_LIMIT_ADMINS=on. A value of 0 switches that limit off.
 """
 from __future__ import annotations
@@ -136,18 +136,28 @@ class AnalysisLimiter:
 ANALYSES = AnalysisLimiter()  # the process-wide limiter the web pages and the Gradio demo share
 
 
-def check_job_cap(s: Session, identity: Identity | None) -> str | None:
-    """The name to record as submitter of a new run/job; LimitExceeded if that identity already has
-    AFFECTLAB_LIMIT_JOBS runs and jobs queued or running (the local operator is exempt by default)."""
+def submitter(identity: Identity | None, session_key: str | None = None) -> str | None:
+    """The name a run/job records as its submitter, whose cap it counts against: a signed-in name;
+    an anonymous visitor's browser session ("session:<key>"); None for the local operator (not
+    counted unless AFFECTLAB_LIMIT_ADMINS=on, then its name)."""
     who = identity or default_identity()
-    lim = limits_from_env()
-    if not who.authenticated and not lim.admins:
-        return None  # the local operator: its rows are not counted
-    if lim.jobs:
+    if who.authenticated:
+        return who.name
+    if who.role < Role.ADMIN and session_key:
+        return f"session:{session_key}"
+    return who.name if limits_from_env().admins or who.role < Role.ADMIN else None
+
+
+def check_job_cap(s: Session, identity: Identity | None, session_key: str | None = None) -> str | None:
+    """The name to record as submitter of a new run/job (see submitter); LimitExceeded if that name
+    already has AFFECTLAB_LIMIT_JOBS runs and jobs queued or running."""
+    name, lim = submitter(identity, session_key), limits_from_env()
+    if name is not None and lim.jobs:
         active = [st.value for st in CANCELLABLE]
         held = sum(s.scalar(select(func.count()).select_from(t)
-                            .where(t.submitted_by == who.name, t.status.in_(active))) or 0 for t in (Run, Job))
+                            .where(t.submitted_by == name, t.status.in_(active))) or 0 for t in (Run, Job))
         if held >= lim.jobs:
-            raise LimitExceeded(f"{who.name} already has {held} training/evaluation jobs queued or running "
-                                f"(limit {lim.jobs}): wait for one to finish or cancel one")
-    return who.name
+            who = "you" if name.startswith("session:") else name
+            raise LimitExceeded(f"{who} already {'have' if who == 'you' else 'has'} {held} jobs queued or "
+                                f"running (limit {lim.jobs}): wait for one to finish or cancel one")
+    return name

@@ -19,6 +19,19 @@ def done_fraction(n: int, seconds: float | None, *, frames: int | None, duration
     return 0.0
 
 
+def frame_rows(index: int, seconds: float | None, faces: list, classes: list[str]) -> list[dict]:
+    """The timeline rows of one analysed frame: one per face, largest first (face 0), or one row
+    with no face so the gap shows."""
+    faces = sorted(faces, key=lambda f: -(f.bbox[2] * f.bbox[3]) if f.bbox else 0)
+    if not faces:
+        return [{"frame": index, "time_s": seconds, "face": None}]
+    return [{"frame": index, "time_s": seconds, "face": i, "emotion": f.emotion,
+             "confidence": f.confidence, **{f"p_{c}": f.probs.get(c, 0.0) for c in classes},
+             "valence": f.valence, "arousal": f.arousal, "stress": f.stress,
+             "va_source": f.flags.get("va"), "stress_source": f.flags.get("stress"),
+             "bbox": None if f.bbox is None else [round(v, 1) for v in f.bbox]} for i, f in enumerate(faces)]
+
+
 def video_timeline(path: str | Path, predictor, *, fps: float | None = DEFAULT_FPS, frames: int | None = None,
                    progress: Callable[[float, float | None], None] | None = None) -> pd.DataFrame:
     """One row per face per sampled frame (the largest face is face 0); empty frames get a row
@@ -31,16 +44,7 @@ def video_timeline(path: str | Path, predictor, *, fps: float | None = DEFAULT_F
             duration = reader.info.declared_seconds
     rows = []
     for n, (index, seconds, frame) in enumerate(iter_video_frames(path, fps=fps, frames=frames)):
-        faces = predictor.predict_frame(frame)
-        faces.sort(key=lambda f: -(f.bbox[2] * f.bbox[3]) if f.bbox else 0)
-        if not faces:
-            rows.append({"frame": index, "time_s": seconds, "face": None})
-        for i, f in enumerate(faces):
-            rows.append({"frame": index, "time_s": seconds, "face": i, "emotion": f.emotion,
-                         "confidence": f.confidence, **{f"p_{c}": f.probs.get(c, 0.0) for c in classes},
-                         "valence": f.valence, "arousal": f.arousal, "stress": f.stress,
-                         "va_source": f.flags.get("va"), "stress_source": f.flags.get("stress"),
-                         "bbox": None if f.bbox is None else [round(v, 1) for v in f.bbox]})
+        rows += frame_rows(index, seconds, predictor.predict_frame(frame), classes)
         if progress is not None:
             progress(done_fraction(n + 1, seconds, frames=frames, duration=duration), seconds)
     return pd.DataFrame(rows)

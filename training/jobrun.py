@@ -1,4 +1,4 @@
-"""run_job(): the process side of a `jobs` row (evaluate, ssl): start, do the work, record the outcome.
+"""run_job(): the process side of a `jobs` row (evaluate, ssl, analyse): start, do the work, record the outcome.
 
 Started by the worker as `python -m core run-job --job-id N`; the result (a short summary)
 goes on the row, the full evaluation stays where evaluate_run stores it (Run.metrics["eval"]).
@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
+from core.analyse_job import run_analysis
 from core.jobs import store
-from core.jobs.status import RunStatus
+from core.jobs.status import JobCancelled, RunStatus
 from core.store.db import read_session, write_session
 from core.store.models import Job, utcnow
 
@@ -84,6 +85,8 @@ def _ssl_checkpoint(job_id: int) -> str:
 
 KINDS: dict[str, Callable[[int | None, dict[str, Any]], dict[str, Any]]] = {
     "evaluate": _evaluate, "ssl": _ssl}
+# kinds that watch their own row (progress, cancel): called with the job id
+OWN_ROW_KINDS: dict[str, Callable[[int, dict[str, Any]], dict[str, Any]]] = {"analyse": run_analysis}
 
 
 def run_job(job_id: int) -> dict[str, Any]:
@@ -93,7 +96,7 @@ def run_job(job_id: int) -> dict[str, Any]:
         if job is None:
             raise LookupError(f"no job with id {job_id}")
         kind, run_id, args = job.kind, job.run_id, dict(job.args or {})
-    if kind not in KINDS:
+    if kind not in KINDS and kind not in OWN_ROW_KINDS:
         store.finish(Job, job_id, RunStatus.FAILED, error=f"unknown job kind {kind!r}")
         raise ValueError(f"job {job_id}: unknown kind {kind!r}")
     if store.mark_started(Job, job_id) == RunStatus.CANCELLING:
@@ -103,7 +106,10 @@ def run_job(job_id: int) -> dict[str, Any]:
     beat = threading.Thread(target=_heartbeat, args=(job_id, done), daemon=True)
     beat.start()
     try:
-        result = KINDS[kind](run_id, args)
+        result = OWN_ROW_KINDS[kind](job_id, args) if kind in OWN_ROW_KINDS else KINDS[kind](run_id, args)
+    except JobCancelled:
+        store.finish(Job, job_id, RunStatus.CANCELLED)
+        return {"job_id": job_id, "status": RunStatus.CANCELLED}
     except Exception as exc:
         store.finish(Job, job_id, RunStatus.FAILED, error=f"{exc}\n{traceback.format_exc()[-3000:]}")
         return {"job_id": job_id, "status": RunStatus.FAILED, "error": str(exc)}

@@ -19,3 +19,7 @@ ACTIVE = (RunStatus.STARTING, RunStatus.RUNNING, RunStatus.CANCELLING)  # a proc
 FINAL = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
 RESUMABLE = (RunStatus.FAILED, RunStatus.CANCELLED)
 CANCELLABLE = (RunStatus.QUEUED, *ACTIVE)
+
+
+class JobCancelled(Exception):
+    """Raised by a job's own work when it sees its cancel: the job ends as cancelled, not failed."""

@@ -21,9 +21,11 @@ from core.limits import check_job_cap
 from core.store.datasets import require_dataset
 from core.store.db import read_session, write_session
 from core.store.models import Job, Run, utcnow
+from core.store.snapshots import ensure_snapshot
 
 Table = type[Run] | type[Job]
-JOB_KINDS = ("evaluate", "ssl")  # what a `jobs` row can ask for (training is a `runs` row)
+JOB_KINDS = ("evaluate", "ssl", "analyse")  # what a `jobs` row can ask for (training is a `runs` row)
+JOB_ROLES = {"analyse": Role.VIEWER}  # who may submit a kind (others: admins); the job cap applies to all
 SSL_STAGES = {"pretrain": None, "classify": "pretrain", "finetune": "classify"}  # stage: previous
 S = RunStatus
 
@@ -43,6 +45,8 @@ def create_run(config: Mapping[str, Any] | Any, *, status: RunStatus = S.QUEUED,
     name = config.get("name") or f"{config.get('backbone', 'model')} on {dataset}"
     with write_session(db_url) as s, s.begin():
         ds = require_dataset(s, dataset)
+        # the labels it trains on: the named snapshot, else one taken now (the newest if unchanged)
+        config["snapshot"] = ensure_snapshot(s, ds.name, config.get("snapshot") or None, created_by=who.name).name
         run = Run(name=name[:200], dataset_id=ds.id, status=S(status).value, config=config,
                   heartbeat_at=utcnow(), submitted_by=check_job_cap(s, who))
         s.add(run)
@@ -51,9 +55,12 @@ def create_run(config: Mapping[str, Any] | Any, *, status: RunStatus = S.QUEUED,
 
 
 def submit_job(kind: str, *, run_id: int | None = None, args: dict[str, Any] | None = None,
-               db_url: str | None = None, identity: Identity | None = None) -> int:
-    """Queue a background job (kind in JOB_KINDS) for the worker; returns its id. Admins only."""
-    who = require(identity, Role.ADMIN, f"starting a {kind} job")
+               db_url: str | None = None, identity: Identity | None = None,
+               session_key: str | None = None) -> int:
+    """Queue a background job (kind in JOB_KINDS) for the worker; returns its id. Admins only,
+    except the kinds in JOB_ROLES; LimitExceeded over the submitter's cap (core.limits: a visitor
+    who is not signed in is counted by session_key)."""
+    who = require(identity, JOB_ROLES.get(kind, Role.ADMIN), f"starting a {kind} job")
     if kind not in JOB_KINDS:
         raise ValueError(f"unknown job kind {kind!r} (known: {', '.join(JOB_KINDS)})")
     with write_session(db_url) as s, s.begin():
@@ -62,7 +69,7 @@ def submit_job(kind: str, *, run_id: int | None = None, args: dict[str, Any] | N
         if kind == "ssl":
             _check_ssl_args(s, dict(args or {}))
         job = Job(kind=kind, run_id=run_id, args=dict(args or {}), status=S.QUEUED.value,
-                  submitted_by=check_job_cap(s, who))
+                  submitted_by=check_job_cap(s, who, session_key))
         s.add(job)
         s.flush()
         return job.id
@@ -94,6 +101,11 @@ def cancel(row_id: int, *, table: Table = Run, db_url: str | None = None,
     process stops at its next check; the worker kills it after a grace period). Returns the
     status now (None if there is no such row); a finished row is left as it is. Admins only."""
     require(identity, Role.ADMIN, "cancelling a job")
+    return cancel_row(row_id, table=table, db_url=db_url)
+
+
+def cancel_row(row_id: int, *, table: Table = Run, db_url: str | None = None) -> RunStatus | None:
+    """cancel() once the caller's right to it is established."""
     with write_session(db_url) as s, s.begin():
         if set_status(s, table, row_id, (S.QUEUED,), status=S.CANCELLED, finished_at=utcnow()):
             return S.CANCELLED

@@ -185,7 +185,7 @@ def _set_status(run_id: int, status: RunStatus) -> None:
 def test_job_cap_per_signed_in_admin(hosted, monkeypatch):
     first = jobs.create_run(CONFIG, identity=ROOT)
     jobs.submit_job("evaluate", run_id=first, args={}, identity=ROOT)
-    with pytest.raises(LimitExceeded, match="root already has 2 training/evaluation jobs queued or running"):
+    with pytest.raises(LimitExceeded, match="root already has 2 jobs queued or running"):
         jobs.create_run(CONFIG, identity=ROOT)
     with pytest.raises(LimitExceeded, match=r"\(limit 2\)"):
         jobs.submit_job("evaluate", run_id=first, args={}, identity=ROOT)
