@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from core.ingest.features import store_features
 from core.ingest.records import PendingSample
 from core.rules import DerivationRules
-from core.store.current import add_samples, append_labels
+from core.store.current import FIELDS, add_samples, append_labels
 from core.store.models import Annotation, Dataset, Media, Sample
 
 CHUNK = 500
 IN_CHUNK = 5000  # ids per IN (...) lookup; SQLite allows 32766 variables, PostgreSQL 65535
-LABEL_FIELDS = ("emotion", "valence", "arousal", "stress")
+LABEL_FIELDS = FIELDS  # emotion, emotions, distribution, valence, arousal, dominance, stress, targets
 BULK_ROWS = 5000  # from this many rows on, SQLite gets a larger page cache for the load
 BULK_CACHE_KIB = 256 * 1024
 

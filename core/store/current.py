@@ -1,8 +1,11 @@
-"""The cached current label of samples (samples.cur_*): the one place that writes it.
+"""The cached current label of samples (samples.cur_*, sample_categories): the one place that writes it.
 
 Per field, the current value is the newest value of the best source (human > imported > derived)
-among rows not undone; the head (cur_annotation_id, the base an edit names) is the newest such
-row of the best source that carries a value, so an undo row or an undone edit is never the head.
+among rows not undone; the fields are the label columns and, inside `targets`, each named target
+(`target:<name>`), so a trait edit supersedes only that trait. The head (cur_annotation_id, the
+base an edit names) is the newest such row of the best source that carries a value, so an undo
+row or an undone edit is never the head. The current multi-label categories and the dominant
+class of the current distribution are kept in sample_categories (indexed category filters).
 Importers (`add_samples`, `append_labels`), edits and undo (`move_head`) all write through here.
 """
 from __future__ import annotations
@@ -10,14 +13,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from core.store.models import SOURCE_RANK, Annotation, Sample
+from core.store.models import SOURCE_RANK, Annotation, Sample, SampleCategory
 
-FIELDS = ("emotion", "valence", "arousal", "stress")
+# the label columns of annotations (and samples.cur_<column>); `targets` holds one field per name
+FIELDS = ("emotion", "emotions", "distribution", "valence", "arousal", "dominance", "stress", "targets")
+SCALAR_FIELDS = tuple(f for f in FIELDS if f != "targets")
+TARGET_PREFIX = "target:"
 ANN_COLUMNS = ("sample_id", "source", "raw", *FIELDS, "supersedes_id", "undoes_id")
 IN_CHUNK = 5000  # ids per IN (...); SQLite allows 32766 variables, PostgreSQL 65535
 INSERT_CHUNK = 20000  # rows per executemany
@@ -33,8 +39,8 @@ class LabelRow:
     def __init__(self, row: dict[str, Any], id: int = 0):  # noqa: A002
         self.id, self.annotator_id = id, row.get("annotator_id")
         self.sample_id, self.source = row.get("sample_id"), row["source"]
-        self.emotion, self.valence = row.get("emotion"), row.get("valence")
-        self.arousal, self.stress = row.get("arousal"), row.get("stress")
+        for f in FIELDS:
+            setattr(self, f, row.get(f))
         self.undoes_id = row.get("undoes_id")
 
 
@@ -43,7 +49,13 @@ def head_key(a: Any) -> tuple[int, int]:
 
 
 def has_value(a: Any) -> bool:
-    return any(getattr(a, f) is not None for f in FIELDS)
+    return any(getattr(a, f) is not None for f in SCALAR_FIELDS) or bool(a.targets)
+
+
+def field_names(a: Any) -> list[str]:
+    """The per-field names a row sets: its label columns and `target:<name>` per target."""
+    names = [f for f in SCALAR_FIELDS if getattr(a, f) is not None]
+    return names + [TARGET_PREFIX + k for k, v in (a.targets or {}).items() if v is not None]
 
 
 def compute_current(annotations: Iterable[Any]) -> dict[str, Any]:
@@ -52,16 +64,47 @@ def compute_current(annotations: Iterable[Any]) -> dict[str, Any]:
     undone = {a.undoes_id for a in ordered if a.undoes_id is not None}
     live = [a for a in ordered if a.id not in undone and has_value(a)]
     cur: dict[str, Any] = {f"cur_{f}": None for f in FIELDS}
+    targets: dict[str, float] = {}
     sources: dict[str, str] = {}
     for a in live:
-        for f in FIELDS:
+        for f in SCALAR_FIELDS:
             value = getattr(a, f)
             if value is not None and f not in sources:
                 cur[f"cur_{f}"], sources[f] = value, a.source
+        for name, value in (a.targets or {}).items():
+            if value is not None and TARGET_PREFIX + name not in sources:
+                targets[name], sources[TARGET_PREFIX + name] = value, a.source
     head = live[0] if live else None
-    cur.update(cur_annotation_id=head.id if head else None, cur_source=head.source if head else None,
+    cur.update(cur_targets=targets or None, cur_annotation_id=head.id if head else None,
+               cur_source=head.source if head else None,
                cur_annotator_id=head.annotator_id if head else None, cur_sources=sources or None)
     return cur
+
+
+def dominant(distribution: dict[str, float] | None) -> str | None:
+    """The class with the highest probability (the first one on a tie); None for {} or None."""
+    if not distribution:
+        return None
+    return max(distribution, key=lambda k: distribution[k])
+
+
+def categories(cur: dict[str, Any]) -> list[str]:
+    """What sample_categories holds for a current label: its multi-label set and the dominant
+    class of its distribution."""
+    out = list(cur.get("cur_emotions") or [])
+    top = dominant(cur.get("cur_distribution"))
+    if top is not None and top not in out:
+        out.append(top)
+    return out
+
+
+def _write_categories(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the sample_categories rows of these samples (`_id`, `dataset_id` and cur_* per row)."""
+    cats = [{"dataset_id": r["dataset_id"], "category": c, "sample_id": r["_id"]}
+            for r in rows for c in categories(r)]
+    conn = session.connection()
+    for i in range(0, len(cats), INSERT_CHUNK):
+        conn.execute(insert(SampleCategory.__table__), cats[i:i + INSERT_CHUNK])
 
 
 def refresh_current(session: Session, sample_ids: Sequence[int]) -> None:
@@ -84,6 +127,21 @@ def refresh_current(session: Session, sample_ids: Sequence[int]) -> None:
     for chunk in range(0, len(rows), INSERT_CHUNK):
         conn.execute(stmt, rows[chunk:chunk + INSERT_CHUNK])
     _sync_loaded(session, rows)
+    _refresh_categories(session, rows)
+
+
+def _refresh_categories(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Replace the sample_categories rows of refreshed samples (an indexed delete by sample)."""
+    conn = session.connection()
+    ids = [r["_id"] for r in rows]
+    for i in range(0, len(ids), IN_CHUNK):
+        conn.execute(delete(SampleCategory).where(SampleCategory.sample_id.in_(ids[i:i + IN_CHUNK])))
+    with_cats = [r for r in rows if categories(r)]
+    ds: dict[int, int] = {}
+    for i in range(0, len(with_cats), IN_CHUNK):
+        ds.update(session.execute(select(Sample.id, Sample.dataset_id).where(
+            Sample.id.in_([r["_id"] for r in with_cats[i:i + IN_CHUNK]]))).tuples().all())
+    _write_categories(session, [dict(r, dataset_id=ds[r["_id"]]) for r in with_cats])
 
 
 def _sync_loaded(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -165,6 +223,7 @@ def add_samples(session: Session, dataset_id: int, samples: list[dict[str, Any]]
     ids = dict(conn.execute(select(Sample.crop_sha256, Sample.id).where(
         Sample.dataset_id == dataset_id, Sample.id > before)).all())
     out = [ids[r["crop_sha256"]] for r in rows]
+    _write_categories(session, [dict(r, _id=sid) for sid, r in zip(out, rows) if categories(r)])
     flat = [dict(r, sample_id=sid) for sid, labs in zip(out, labels) for r in labs]
     if flat:
         ann_before = int(session.execute(select(func.max(Annotation.id))).scalar() or 0)

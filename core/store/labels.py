@@ -9,8 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.auth import Identity, Role, recorded_name, require
+from core.label_schema import LabelSchema
 from core.store.current import FIELDS, compute_current, move_head, refresh_current
-from core.store.models import Annotation, Annotator, Prediction, Sample
+from core.store.datasets import dataset_schema
+from core.store.models import Annotation, Annotator, Dataset, Prediction, Sample
+from core.taxonomy import LabelError
 
 __all__ = ["FIELDS", "compute_current", "refresh_current", "edit_label", "undo_last", "label_history"]
 
@@ -60,6 +63,36 @@ def _check(emotion: Any, valence: Any, arousal: Any, stress: Any, classes: Seque
         raise LabelValueError(f"emotion {emotion!r} is not one of {', '.join(classes)}")
 
 
+def _checked(schema: LabelSchema, values: dict[str, Any]) -> dict[str, Any]:
+    """The edit's values as stored (emotions in class order, a distribution normalised), checked
+    against the dataset's schema; LabelValueError names the field."""
+    need = {"emotion": "single", "emotions": "multi", "distribution": "distribution"}
+    out = dict(values)
+    for field, value in values.items():
+        if value is None:
+            continue
+        try:
+            if field in need and schema.emotion_mode != need[field]:
+                raise LabelError(f"the dataset's emotion mode is {schema.emotion_mode!r}, not {need[field]!r}")
+            if field == "emotion" and value not in schema.classes:
+                raise LabelError(f"{value!r} is not one of {', '.join(schema.classes)}")
+            if field == "emotions":
+                out[field] = schema.check_emotions(value)
+            elif field == "distribution":
+                out[field] = schema.check_distribution(dict(value))
+            elif field == "targets":
+                out[field] = schema.check_targets(dict(value)) or None
+            elif field == "dominance":
+                if not schema.dominance:
+                    raise LabelError("the dataset's schema has no dominance")
+                _check(UNSET, value, UNSET, UNSET, None)
+            elif field == "stress" and not schema.stress:
+                raise LabelError("the dataset's schema has no stress")
+        except (ValueError, TypeError, AttributeError) as exc:  # LabelError is a ValueError
+            raise LabelValueError(f"{field}: {exc}") from None
+    return out
+
+
 def _move_head(session: Session, sample_id: int, base_id: int | None, new_id: int) -> None:
     if move_head(session, sample_id, base_id, new_id):
         return
@@ -69,27 +102,39 @@ def _move_head(session: Session, sample_id: int, base_id: int | None, new_id: in
     raise ConflictError(sample_id, base_id, session.get(Annotation, head_id) if head_id else None)
 
 
+def _schema_of(session: Session, sample_id: int) -> LabelSchema:
+    ds = session.scalar(select(Dataset).join(Sample, Sample.dataset_id == Dataset.id).where(Sample.id == sample_id))
+    if ds is None:
+        raise LookupError(f"sample {sample_id} does not exist")
+    return dataset_schema(ds)
+
+
 def edit_label(session: Session, sample_id: int, *, base_annotation_id: int | None, annotator: str,
                emotion: Any = UNSET, valence: Any = UNSET, arousal: Any = UNSET,
-               stress: Any = UNSET, note: str = "", classes: Sequence[str] | None = None,
-               prediction_id: int | None = None, identity: Identity | None = None) -> Annotation:
+               stress: Any = UNSET, emotions: Any = UNSET, distribution: Any = UNSET,
+               dominance: Any = UNSET, targets: Any = UNSET, note: str = "",
+               classes: Sequence[str] | None = None, prediction_id: int | None = None,
+               identity: Identity | None = None) -> Annotation:
     """Save a human label based on `base_annotation_id` (the head the editor saw).
 
-    Fields left UNSET keep their current value. Raises ConflictError when the head moved on,
-    AccessDenied below the annotator role (core.auth; a signed-in identity is the annotator).
-    `prediction_id` names the model prediction the annotator accepted or corrected.
+    Fields left UNSET keep their current value; `targets` sets only the named targets it holds
+    (each is its own field), `emotions=[]` means "none of the classes", `distribution={}` "no
+    emotion". Values are checked against the dataset's label schema (LabelValueError naming the
+    field). Raises ConflictError when the head moved on, AccessDenied below the annotator role
+    (core.auth; a signed-in identity is the annotator). `prediction_id` names the model
+    prediction the annotator accepted or corrected.
     """
     annotator = recorded_name(require(identity, Role.ANNOTATOR, "changing a label"), annotator)
     _check(emotion, valence, arousal, stress, classes)
+    given = dict(zip(FIELDS, (emotion, emotions, distribution, valence, arousal, dominance, stress, targets)))
+    values = _checked(_schema_of(session, sample_id), {f: (None if v is UNSET else v) for f, v in given.items()})
+    if all(v is None for v in values.values()):
+        raise LabelValueError(f"an edit must set at least one of {', '.join(FIELDS)}")
     if prediction_id is not None:
         pred_sample = session.scalar(select(Prediction.sample_id).where(Prediction.id == prediction_id))
         if pred_sample != sample_id:
             raise LabelValueError(f"prediction #{prediction_id} is not a prediction of sample {sample_id}")
     who = get_or_create_annotator(session, annotator)
-    values = {f: (None if v is UNSET else v)
-              for f, v in zip(FIELDS, (emotion, valence, arousal, stress))}
-    if all(v is None for v in values.values()):
-        raise LabelValueError("an edit must set at least one of emotion, valence, arousal, stress")
     ann = Annotation(sample_id=sample_id, annotator_id=who.id, source="human",
                      supersedes_id=base_annotation_id, note=note, prediction_id=prediction_id,
                      **values)
@@ -104,7 +149,7 @@ class Undo:
     """An undo row, the edit it undid and the sample's current label afterwards."""
     annotation: Annotation
     undone: Annotation
-    current: dict[str, Any]  # emotion, valence, arousal, stress, head (annotation id)
+    current: dict[str, Any]  # every label field (FIELDS) and head (annotation id)
 
 
 def undo_last(session: Session, sample_id: int, *, base_annotation_id: int | None,
@@ -161,8 +206,8 @@ def label_history(session: Session, sample_id: int) -> list[HistoryEntry]:
 class LabelView:
     """What an editor of one sample needs: its current label and head, the newest model
     prediction (the one a save is based on), and the latest history."""
-    sample: dict[str, Any]  # id, dataset_id, crop_path, emotion, valence, arousal, stress, source, head
-    prediction: dict[str, Any] | None  # id, emotion, confidence, valence, arousal, stress, flags
+    sample: dict[str, Any]  # id, dataset_id, crop_path, source, sources, head and every label field
+    prediction: dict[str, Any] | None  # id, emotion, confidence, valence, arousal, stress, flags, outputs
     history: list[HistoryEntry]
 
 
@@ -172,11 +217,12 @@ def label_view(session: Session, sample_id: int, *, history: int = 6) -> LabelVi
     if smp is None:
         return None
     sample = {"id": smp.id, "dataset_id": smp.dataset_id, "crop_path": smp.crop_path,
-              "source": smp.cur_source, "head": smp.cur_annotation_id,
+              "source": smp.cur_source, "sources": smp.cur_sources or {}, "head": smp.cur_annotation_id,
               **{f: getattr(smp, f"cur_{f}") for f in FIELDS}}
     pred = session.scalars(select(Prediction).where(Prediction.sample_id == sample_id)
                            .order_by(Prediction.id.desc()).limit(1)).first()
     prediction = None if pred is None else {
         "id": pred.id, "emotion": pred.emotion, "confidence": pred.confidence, "flags": pred.flags or {},
-        "model_version": pred.model_version, **{f: getattr(pred, f) for f in FIELDS if f != "emotion"}}
+        "model_version": pred.model_version, "outputs": pred.outputs or {},
+        **{f: getattr(pred, f) for f in ("valence", "arousal", "stress")}}
     return LabelView(sample, prediction, label_history(session, sample_id)[:history])

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -38,6 +39,8 @@ def utcnow() -> datetime:
 intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
 created = Annotated[datetime, mapped_column(DateTime, default=utcnow, nullable=False)]
 optfloat = Annotated[float | None, mapped_column(Float, nullable=True)]
+# JSON label values: Python None is SQL NULL ("no value"), so [] and {} stay real values
+optjson = Annotated[Any, mapped_column(JSON(none_as_null=True), nullable=True)]
 
 
 class Base(DeclarativeBase):
@@ -51,6 +54,7 @@ class Dataset(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     taxonomy: Mapped[dict[str, Any]]  # {"name": ..., "classes": [...]}
     description: Mapped[str] = mapped_column(Text, default="")
+    label_schema: Mapped[dict[str, Any] | None]  # core.label_schema.LabelSchema.to_dict(); None: single
     created_at: Mapped[created]
 
 
@@ -97,6 +101,10 @@ class Sample(Base):
     cur_valence: Mapped[optfloat]
     cur_arousal: Mapped[optfloat]
     cur_stress: Mapped[optfloat]
+    cur_emotions: Mapped[optjson]  # multi-label set (class order), [] = none of the classes
+    cur_distribution: Mapped[optjson]  # class -> probability, {} = no emotion
+    cur_dominance: Mapped[optfloat]
+    cur_targets: Mapped[optjson]  # named target -> value (each from its own best row)
     cur_source: Mapped[str | None] = mapped_column(String(10))  # source of the head annotation
     cur_sources: Mapped[dict[str, Any] | None]  # field -> source it came from
     cur_annotator_id: Mapped[int | None]
@@ -117,6 +125,17 @@ class Sample(Base):
     )
 
 
+class SampleCategory(Base):
+    """A current multi-label category (or the dominant class of a distribution) of a sample:
+    kept by core.store.current, so a page filtered on a category is a keyset scan of this PK."""
+    __tablename__ = "sample_categories"
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(100))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    __table_args__ = (PrimaryKeyConstraint("dataset_id", "category", "sample_id"),
+                      Index("ix_sample_categories_sample", "sample_id"))
+
+
 class Annotator(Base):
     __tablename__ = "annotators"
     id: Mapped[intpk]
@@ -135,6 +154,10 @@ class Annotation(Base):
     valence: Mapped[optfloat]
     arousal: Mapped[optfloat]
     stress: Mapped[optfloat]
+    emotions: Mapped[optjson]  # multi-label set; [] = none of the classes
+    distribution: Mapped[optjson]  # class -> probability; {} = no emotion
+    dominance: Mapped[optfloat]
+    targets: Mapped[optjson]  # named target -> value; each name is its own field
     raw: Mapped[dict[str, Any] | None]  # original values and scale, e.g. {"valence": 7, "scale": "1..9"}
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id"))
     undoes_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id"))  # this row undoes that one
@@ -204,6 +227,7 @@ class Prediction(Base):
     stress: Mapped[optfloat]
     loss: Mapped[optfloat]
     flags: Mapped[dict[str, Any] | None]  # e.g. {"va": "prior", "stress": "prior"}
+    outputs: Mapped[optjson]  # richer heads: emotions/thresholds/distribution/dominance/targets
     split: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[created]
     __table_args__ = (Index("ix_predictions_sample", "sample_id", "id"),
@@ -246,3 +270,6 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[created]
     last_login_at: Mapped[datetime | None]
+
+
+from core.store import models_tasks  # noqa: E402,F401  (tasks and snapshots tables join the metadata)

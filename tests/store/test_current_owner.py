@@ -8,7 +8,9 @@ from core.config import REPO_ROOT
 
 PACKAGES = ("core", "cli", "training", "ui", "app_pages")
 WRITES = re.compile(r"insert\(Annotation\b|\bAnnotation\(|Annotation\.__table__|SET\s+cur_\w+"
-                    r"|\bcur_(annotation_id|emotion|valence|arousal|stress|source|sources|annotator_id)\s*=(?!=)")
+                    r"|(insert|delete)\(SampleCategory\b|\bSampleCategory\(|(INTO|FROM|UPDATE)\s+sample_categories"
+                    r"|\bcur_(annotation_id|emotions?|valence|arousal|stress|source|sources|annotator_id"
+                    r"|distribution|dominance|targets)\s*=(?!=)")
 
 
 def test_only_core_store_writes_labels():
@@ -28,3 +30,6 @@ def test_the_pattern_catches_a_direct_write():
     assert WRITES.search('conn.execute(text("UPDATE samples SET cur_annotation_id = 1"))')
     assert WRITES.search("session.add(Annotation(sample_id=1, source='human'))")
     assert WRITES.search("smp.cur_emotion = 'Sad'") and not WRITES.search("if smp.cur_emotion == 'Sad':")
+    assert WRITES.search("smp.cur_targets = {'openness': 0.5}") and WRITES.search("smp.cur_emotions = []")
+    assert WRITES.search("conn.execute(insert(SampleCategory.__table__), rows)")
+    assert not WRITES.search("select(SampleCategory.sample_id)")

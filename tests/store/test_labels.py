@@ -146,7 +146,8 @@ def test_undo_of_the_only_label_of_an_unlabelled_sample_leaves_no_head(write, re
     undo = _undo(write, 2, edit.id)
     smp = _sample(read, 2)
     assert (smp.cur_annotation_id, smp.cur_valence, smp.cur_source) == (None, None, None)
-    assert undo.current == {"emotion": None, "valence": None, "arousal": None, "stress": None, "head": None}
+    assert undo.current == {"emotion": None, "emotions": None, "distribution": None, "valence": None,
+                            "arousal": None, "dominance": None, "stress": None, "targets": None, "head": None}
     _edit(write, 2, None, valence=-0.4)
     assert _sample(read, 2).cur_valence == -0.4
 
