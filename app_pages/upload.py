@@ -1,7 +1,6 @@
 """Upload: images (every face annotated) and videos (per-frame timeline, downloadable as CSV)."""
 from __future__ import annotations
 
-import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -9,15 +8,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.analyse_job import discard_upload, load_timeline, runs_as_job, save_upload, video_seconds
 from core.export import safe_cell
 from core.faces.io import ImageError
 from core.inference.media import VideoError
+from core.jobs.status import RunStatus
 from core.limits import LimitExceeded
 from core.model.prior import prior_note
 from core.overlay import OverlayOptions, draw_overlays
 from core.timeline import video_timeline
 from core.uploads import decode_upload
 from core.viz import bgr_to_rgb
+from ui.analysis_job import JOB_KEY, analysis_job_ui, outcome_ui, submit_analysis_ui
 from ui.charts import emotion_colour
 from ui.limits import analysis_slot
 from ui.models import model_ui
@@ -26,7 +28,7 @@ from ui.text import md
 MAX_IMAGE_MB, MAX_VIDEO_MB = 25, 200
 st.session_state["page"] = "upload"
 st.title("Upload")
-_, model = model_ui(key="upload_model")
+entry, model = model_ui(key="upload_model")
 image_tab, video_tab = st.tabs(["Images", "Video"])
 
 
@@ -84,6 +86,23 @@ def timeline_figure(df: pd.DataFrame, classes: list[str]) -> go.Figure:
     return fig
 
 
+def analyse_inline(path: Path, name: str, fps: float) -> pd.DataFrame | None:
+    """A short video analysed in this page run, with its progress bar; None if refused or unreadable."""
+    bar = st.progress(0.0, text="analysing...")
+    try:
+        with analysis_slot():
+            df = video_timeline(path, model, fps=fps,
+                                progress=lambda done, t: bar.progress(done, text=f"{t or 0:.1f} s"))
+    except LimitExceeded as exc:
+        st.warning(md(exc))
+        return None
+    except VideoError as exc:
+        st.error(md(str(exc).replace(str(path), name)))
+        return None
+    bar.progress(1.0, text=f"{df['frame'].nunique()} frames")
+    return df
+
+
 with video_tab:
     video = st.file_uploader("Video", type=["mp4", "mov", "avi", "mkv", "webm"], key="upload_video")
     fps = st.slider("Frames analysed per second", 1.0, 15.0, 5.0, 1.0, key="up_fps")
@@ -91,22 +110,32 @@ with video_tab:
         if video.size > MAX_VIDEO_MB * 2**20:
             st.error(f"{md(video.name)}: {video.size / 2**20:.1f} MiB is over the {MAX_VIDEO_MB} MiB limit")
             st.stop()
-        bar = st.progress(0.0, text="analysing...")
-        with tempfile.TemporaryDirectory() as tmp:  # never a user-chosen path
-            path = Path(tmp) / f"upload{Path(video.name).suffix.lower()}"
-            path.write_bytes(video.getvalue())
+        path = None
+        try:  # saved under the data dir's uploads area, never at a user-chosen path
+            path = save_upload(video.getvalue(), name=video.name)
+            seconds = video_seconds(path)
+        except VideoError as exc:
+            if path is not None:
+                discard_upload(path)
+            st.error(md(str(exc).replace(str(path), video.name)))
+            st.stop()
+        st.session_state.pop("timeline", None)
+        if runs_as_job(seconds):  # long: the worker analyses it, with progress and Cancel
+            submit_analysis_ui(path, name=video.name, model=entry.id, fps=fps)
+        else:
             try:
-                with analysis_slot():
-                    df = video_timeline(path, model, fps=fps,
-                                        progress=lambda done, t: bar.progress(done, text=f"{t or 0:.1f} s"))
-            except LimitExceeded as exc:
-                st.warning(md(exc))
+                df = analyse_inline(path, video.name, fps)
+            finally:
+                discard_upload(path)
+            if df is None:
                 st.stop()
-            except VideoError as exc:
-                st.error(md(str(exc).replace(str(path), video.name)))
-                st.stop()
-        bar.progress(1.0, text=f"{df['frame'].nunique()} frames")
-        st.session_state["timeline"] = (video.name, df)
+            st.session_state["timeline"] = (video.name, df)
+    if (job_id := st.session_state.get(JOB_KEY)) is not None and (state := analysis_job_ui(job_id)):
+        del st.session_state[JOB_KEY]
+        if state["status"] == RunStatus.SUCCEEDED:
+            st.session_state["timeline"] = (state["name"], load_timeline(job_id))
+        else:
+            outcome_ui(state)
     if "timeline" in st.session_state:
         name, df = st.session_state["timeline"]
         classes = [c[2:] for c in df.columns if c.startswith("p_")]
