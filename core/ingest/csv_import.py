@@ -1,4 +1,5 @@
-"""AffectNet-style CSV: image_path,emotion,valence,arousal[,stress][,subject][,split]."""
+"""AffectNet-style CSV: image_path,emotion,valence,arousal[,stress][,subject][,split], and an
+export's richer label columns (emotions, distribution, dominance, target:<name>; core.ingest.rich_columns)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -8,7 +9,9 @@ from core.faces.io import ImageError, decode_image
 from core.ingest.context import ImportContext
 from core.ingest.files import UnsafePathError, resolve_inside, sha256_bytes
 from core.ingest.records import PendingSample, RowError
+from core.ingest.rich_columns import parse_rich_labels, read_table_schema
 from core.ingest.tables import is_missing, parse_float, parse_labels, table_rows
+from core.label_schema import LabelSchema
 from core.taxonomy import LabelError
 
 SPLITS = {"train", "val", "test", "pretrain", "labelled", "ssl", "classifier", "finetune"}
@@ -52,6 +55,11 @@ def parse_csv(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowErr
     ctx.root = path.parent
     va_scale = ctx.options.get("va_scale", "-1..1")
     stress_scale = ctx.options.get("stress_scale", "0..1")
+    try:
+        schema = read_table_schema(path) or LabelSchema(classes=ctx.taxonomy.classes)
+    except ValueError as exc:
+        yield RowError(str(path.name), None, None, str(exc))
+        return
     for item in table_rows(path, required=["image_path", "emotion", "valence", "arousal"]):
         ctx.advance()
         if isinstance(item, RowError):
@@ -60,6 +68,13 @@ def parse_csv(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowErr
         line, row = item
         values, raw, errors = parse_labels(row, ctx.taxonomy, va_scale=va_scale,
                                            stress_scale=stress_scale, file=path.name, line=line)
+        rich, rich_raw, rich_errors = parse_rich_labels(row, schema, va_scale=va_scale, file=path.name, line=line)
+        values.update(rich)
+        raw.update(rich_raw)
+        errors += rich_errors
+        if "emotion" in values and schema.emotion_mode != "single":
+            errors.append(RowError(path.name, line, "emotion", f"the label schema is {schema.emotion_mode!r}: "
+                                   f"use the {'emotions' if schema.emotion_mode == 'multi' else 'distribution'} column"))
         quality = None
         if not is_missing(row.get("quality")):
             try:
