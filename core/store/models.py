@@ -271,5 +271,3 @@ class User(Base):
     created_at: Mapped[created]
     last_login_at: Mapped[datetime | None]
 
-
-from core.store import models_tasks  # noqa: E402,F401  (tasks and snapshots tables join the metadata)
