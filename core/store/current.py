@@ -11,6 +11,7 @@ Importers (`add_samples`, `append_labels`), edits and undo (`move_head`) all wri
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from core.store.consensus import apply_consensus, task_label_ids
 from core.store.models import SOURCE_RANK, Annotation, Sample, SampleCategory
 
 # the label columns of annotations (and samples.cur_<column>); `targets` holds one field per name
@@ -58,8 +60,9 @@ def field_names(a: Any) -> list[str]:
     return names + [TARGET_PREFIX + k for k, v in (a.targets or {}).items() if v is not None]
 
 
-def compute_current(annotations: Iterable[Any]) -> dict[str, Any]:
-    """The cur_* values of a sample from its annotations (ORM objects or rows with the columns)."""
+def compute_current(annotations: Iterable[Any], task_ids: AbstractSet[int] = frozenset()) -> dict[str, Any]:
+    """The cur_* values of a sample from its annotations (ORM objects or rows with the columns);
+    `task_ids`: those given for a labelling task (their consensus rule: core/store/consensus.py)."""
     ordered = sorted(annotations, key=head_key, reverse=True)
     undone = {a.undoes_id for a in ordered if a.undoes_id is not None}
     live = [a for a in ordered if a.id not in undone and has_value(a)]
@@ -78,6 +81,7 @@ def compute_current(annotations: Iterable[Any]) -> dict[str, Any]:
     cur.update(cur_targets=targets or None, cur_annotation_id=head.id if head else None,
                cur_source=head.source if head else None,
                cur_annotator_id=head.annotator_id if head else None, cur_sources=sources or None)
+    apply_consensus(cur, live, task_ids)  # several annotators of a task: their consensus per field
     return cur
 
 
@@ -119,7 +123,8 @@ def refresh_current(session: Session, sample_ids: Sequence[int]) -> None:
         ids = list(sample_ids[chunk:chunk + IN_CHUNK])
         for a in session.execute(select(*cols).where(Annotation.sample_id.in_(ids))):
             by_sample[a.sample_id].append(a)
-    rows = [{"_id": sid, **compute_current(anns)} for sid, anns in by_sample.items()]
+    task_ids = task_label_ids(session, list(by_sample))
+    rows = [{"_id": sid, **compute_current(anns, task_ids)} for sid, anns in by_sample.items()]
     table = Sample.__table__
     stmt = (update(table).where(table.c.id == bindparam("_id"))
             .values({k: bindparam(k) for k in CUR_KEYS}))
