@@ -54,6 +54,7 @@ nav = st.navigation([
     st.Page("app_pages/relabel.py", title="Relabel", icon=":material/edit:"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/review.py", title="Review", icon=":material/fact_check:"),
+    st.Page("app_pages/agreement.py", title="Agreement", icon=":material/groups:"),
     st.Page("app_pages/upload.py", title="Upload", icon=":material/upload:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/deployed_code:"),
     st.Page("app_pages/live.py", title="Live", icon=":material/videocam:"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.agreement import tasks_overview_ui
 from ui.charts import class_balance_figure, plural
 from ui.data import datasets, edits_and_runs, stats
 from ui.text import md
@@ -29,6 +30,7 @@ for ds in rows:
                + f" · model predictions (not labels) for {plural(st_['predicted'], 'sample')}")
     st.plotly_chart(class_balance_figure(st_["emotion_by_split"], ds["classes"]),
                     key=f"balance-{ds['id']}")
+    tasks_overview_ui(ds["name"])  # labelling tasks: progress per task and annotator
 
 left, right = st.columns(2)
 edits, runs = edits_and_runs(10)

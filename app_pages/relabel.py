@@ -12,6 +12,7 @@ from core.store.db import read_session
 from core.store.labels import label_view
 from core.store.queues import MODES, relabel_queue
 from core.viz import bgr_to_rgb, crop_image
+from ui.assignments import MY_ASSIGNMENTS, assignment_modes, assignments_ui
 from ui.circumplex import circumplex_ui
 from ui.labels import accept_prediction, changed, emotion_buttons_ui, save_label, undo_label
 from ui.state import annotator, dataset_ui
@@ -21,8 +22,11 @@ st.session_state["page"] = "relabel"
 ds = dataset_ui()
 if ds is None:
     st.stop()
-modes = (["handed over"] if st.session_state.get("relabel_queue") else []) + list(MODES)
+modes = (["handed over"] if st.session_state.get("relabel_queue") else []) + list(MODES) + assignment_modes(ds)
 mode = st.sidebar.radio("Queue", modes, key="relabel_mode")
+if mode == MY_ASSIGNMENTS:  # a labelling task's queue, with its own (blind) editor
+    assignments_ui(ds)
+    st.stop()
 qkey = (ds["id"], mode, tuple(st.session_state.get("relabel_queue") or ()))
 if st.session_state.get("rq_key") != qkey:
     if mode == "handed over":

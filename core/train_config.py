@@ -24,6 +24,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 class TrainConfig:
     # data
     dataset: str = ""  # dataset name in the label store
+    snapshot: str = ""  # label snapshot the run trained on (core.store.snapshots; "" = taken when queued)
     train_split: str | None = "train"  # None = every sample of the dataset
     val_split: str | None = "val"  # None = no validation (best = lowest training loss)
     max_samples: int | None = None  # cap per split (seeded subset), for tiny runs
