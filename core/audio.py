@@ -32,7 +32,7 @@ class AudioParams:
             value = getattr(self, name)
             if type(value) is not int or value < 1:
                 raise ValueError(f"audio {name} must be a positive whole number, got {value!r}")
-        if self.n_mfcc > self.n_mels:
+        if self.feature == "mfcc" and self.n_mfcc > self.n_mels:
             raise ValueError(f"n_mfcc ({self.n_mfcc}) cannot exceed n_mels ({self.n_mels})")
 
     @property

@@ -14,6 +14,7 @@ from core.faces.types import Face, iou
 
 LINK_IOU = 0.2  # a box joins a track when it overlaps the track's last box at least this much
 MAX_GAP = 3  # slots a track may miss (occlusion, a missed detection) and still be continued
+MIN_SLOTS = 2  # a shorter track is a passing false detection, not the clip's face
 
 
 @dataclass
@@ -37,7 +38,7 @@ class ClipFaces:
     boxes: np.ndarray  # (N, 4) float32 x, y, w, h in frame pixels, NaN where masked
     scores: np.ndarray  # (N,) detector score, NaN where masked
     quality: np.ndarray  # (N,) crop quality in [0, 1], NaN where masked
-    tracks: int  # how many distinct tracks were found (1 = one person all along)
+    tracks: int  # how many persistent tracks were found (1 = one person all along)
 
     @property
     def coverage(self) -> float:
@@ -68,13 +69,14 @@ def link_tracks(detections: list[list[Face]], *, min_iou: float = LINK_IOU,
     return tracks
 
 
-def track_faces(sampled: SampledClip, pipeline: FacePipeline) -> ClipFaces:
-    """Detect every face of each sampled frame, keep the largest persistent track and align its
-    crops with the pipeline (mesh refinement when the pipeline has it; a face whose mesh presence
-    is too low is masked like a missed one)."""
+def track_faces(sampled: SampledClip, pipeline: FacePipeline, *, min_slots: int = MIN_SLOTS) -> ClipFaces:
+    """Detect every face of each sampled frame, keep the largest persistent track (at least
+    min_slots slots; the sum of its box areas decides) and align its crops with the pipeline
+    (mesh refinement when the pipeline has it; a face whose mesh presence is too low is masked
+    like a missed one)."""
     n = len(sampled)
     detections = [pipeline.detector.detect(img) if img is not None else [] for img in sampled.images]
-    tracks = link_tracks(detections)
+    tracks = [t for t in link_tracks(detections) if len(t.faces) >= min(min_slots, n)]
     crops = np.zeros((n, CANONICAL_SIZE, CANONICAL_SIZE, 3), np.uint8)
     mask = np.zeros(n, bool)
     boxes = np.full((n, 4), np.nan, np.float32)

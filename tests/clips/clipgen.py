@@ -44,11 +44,11 @@ def tone(seconds: float, rate: int, hz: float, *, amplitude: float = 0.3) -> np.
 
 def write_clip(path: Path, *, frames: int = 48, fps: int = 24, face: str | None = FACES[0],
                faceless: Iterable[int] = (), audio_hz: float | None = 440.0, audio_rate: int = 16000,
-               small_face: str | None = None, codec: str = "libx264") -> Path:
+               small_face: str | None = None, small_side: int = 120, codec: str = "libx264") -> Path:
     """Write an mp4 (or .avi with codec mpeg4) of `frames` frames; audio_hz None: no audio stream."""
     faceless = set(faceless)
     big = face_image(face) if face else None
-    small = face_image(small_face, 70) if small_face else None
+    small = face_image(small_face, small_side) if small_face else None
     container = av.open(str(path), mode="w")
     video = container.add_stream(codec, rate=fps)
     video.width, video.height, video.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
