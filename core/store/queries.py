@@ -4,12 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
-from core.store.models import Annotation, Annotator, Dataset, Run, Sample
-
-FIELDS = ("emotion", "valence", "arousal", "stress")
+from core.store.current import FIELDS
+from core.store.models import Annotation, Annotator, Dataset, Run, Sample, SampleCategory
 
 Range = tuple[float, float]
 
@@ -27,8 +26,14 @@ class SampleFilter:
     has_prediction: bool | None = None
     disagreement: bool = False  # the latest prediction's emotion differs from the current label
     sample_ids: list[int] | None = None  # e.g. points selected on a plot
+    # richer labels (core.label_schema): any of these current multi-label categories or dominant
+    # classes of the distribution (sample_categories; needs dataset_id), dominance, named targets
+    categories: list[str] | None = None
+    dominance: Range | None = None
+    targets: dict[str, Range] | None = None  # target name -> (low, high)
 
-    def where(self) -> list[Any]:
+    def where(self, *, categories: bool = True) -> list[Any]:
+        """The conditions; `categories=False` leaves the category filter to a join (page_samples)."""
         conds: list[Any] = []
         if self.dataset_id is not None:
             conds.append(Sample.dataset_id == self.dataset_id)
@@ -44,9 +49,15 @@ class SampleFilter:
         if self.annotator_id is not None:
             conds.append(Sample.cur_annotator_id == self.annotator_id)
         for col, rng in ((Sample.cur_valence, self.valence), (Sample.cur_arousal, self.arousal),
-                         (Sample.quality, self.quality)):
+                         (Sample.quality, self.quality), (Sample.cur_dominance, self.dominance)):
             if rng is not None:
                 conds.append(col.between(float(rng[0]), float(rng[1])))
+        for name, rng in (self.targets or {}).items():
+            conds.append(Sample.cur_targets[name].as_float().between(float(rng[0]), float(rng[1])))
+        if self.categories and categories:
+            conds.append(exists().where(SampleCategory.dataset_id == Sample.dataset_id,
+                                        SampleCategory.category.in_(self.categories),
+                                        SampleCategory.sample_id == Sample.id))
         if self.has_prediction is not None:
             conds.append(Sample.has_prediction.is_(self.has_prediction))
         if self.disagreement:
@@ -57,22 +68,34 @@ class SampleFilter:
         return conds
 
 
-def _filtered(flt: SampleFilter) -> Select:
+def _filtered(flt: SampleFilter) -> tuple[Select, Any]:
+    """The page query and the column its keyset runs on.
+
+    One category of one dataset: driven by sample_categories' primary key (dataset, category,
+    sample id), joined to samples by id, so a page is an index range scan however rare the
+    category; otherwise samples by id under the equality indexes.
+    """
+    if flt.categories and len(flt.categories) == 1 and flt.dataset_id is not None:
+        key = SampleCategory.sample_id
+        stmt = (select(Sample).join(SampleCategory, SampleCategory.sample_id == Sample.id)
+                .where(SampleCategory.dataset_id == flt.dataset_id, SampleCategory.category == flt.categories[0],
+                       *flt.where(categories=False)))
+        return stmt, key
     conds = flt.where()
-    return select(Sample).where(and_(*conds)) if conds else select(Sample)
+    return (select(Sample).where(and_(*conds)) if conds else select(Sample)), Sample.id
 
 
 def page_samples(session: Session, flt: SampleFilter, *, limit: int = 48, after_id: int | None = None,
                  before_id: int | None = None, offset: int | None = None) -> list[Sample]:
     """One page ordered by id: keyset (after_id / before_id) or, for jumps, offset."""
     limit = max(1, min(int(limit), 1000))
-    stmt = _filtered(flt)
+    stmt, key = _filtered(flt)
     if before_id is not None:
-        rows = session.scalars(stmt.where(Sample.id < before_id).order_by(Sample.id.desc()).limit(limit))
+        rows = session.scalars(stmt.where(key < before_id).order_by(key.desc()).limit(limit))
         return list(reversed(list(rows)))
     if after_id is not None:
-        stmt = stmt.where(Sample.id > after_id)
-    stmt = stmt.order_by(Sample.id).limit(limit)
+        stmt = stmt.where(key > after_id)
+    stmt = stmt.order_by(key).limit(limit)
     if offset:
         stmt = stmt.offset(int(offset))
     return list(session.scalars(stmt))
@@ -95,7 +118,9 @@ def dataset_stats(session: Session, dataset_id: int) -> dict[str, Any]:
     rows = session.execute(
         select(Sample.split, Sample.cur_emotion, Sample.cur_source, func.count(),
                func.count(Sample.cur_valence), func.count(Sample.cur_stress),
-               func.count(Sample.pred_emotion), func.count(Sample.flag))
+               func.count(Sample.pred_emotion), func.count(Sample.flag), func.count(Sample.cur_emotions),
+               func.count(Sample.cur_distribution), func.count(Sample.cur_dominance),
+               func.count(Sample.cur_targets))
         .where(Sample.dataset_id == dataset_id)
         .group_by(Sample.split, Sample.cur_emotion, Sample.cur_source)).all()
     by_emotion: dict[str, int] = {}
@@ -103,8 +128,9 @@ def dataset_stats(session: Session, dataset_id: int) -> dict[str, Any]:
     by_source: dict[str, int] = {}
     table: dict[str, dict[str, int]] = {}
     coverage = dict.fromkeys(("emotion", "valence/arousal", "stress"), 0)  # labels only
+    rich = dict.fromkeys(("emotions", "distribution", "dominance", "targets"), 0)
     total = flagged = predicted = 0
-    for split, emotion, source, n, n_va, n_stress, n_pred, n_flag in rows:
+    for split, emotion, source, n, n_va, n_stress, n_pred, n_flag, *n_rich in rows:
         split, emotion, source = split or "none", emotion or "none", source or "none"
         total += n
         flagged += n_flag
@@ -116,10 +142,16 @@ def dataset_stats(session: Session, dataset_id: int) -> dict[str, Any]:
         coverage["valence/arousal"] += n_va
         coverage["stress"] += n_stress
         predicted += n_pred
+        for key, count in zip(rich, n_rich):
+            rich[key] += count
+    coverage.update({k: v for k, v in rich.items() if v})  # only the fields the dataset has
+    by_category = dict(session.execute(
+        select(SampleCategory.category, func.count()).where(SampleCategory.dataset_id == dataset_id)
+        .group_by(SampleCategory.category)).tuples().all())
     return {"samples": total, "labelled": total - by_emotion.get("none", 0),
             "by_emotion": by_emotion, "by_split": by_split, "by_source": by_source,
             "emotion_by_split": table, "flagged": flagged, "coverage": coverage,
-            "predicted": predicted}
+            "predicted": predicted, "by_category": by_category}
 
 
 def recent_edits(session: Session, *, limit: int = 10) -> list[dict[str, Any]]:
