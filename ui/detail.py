@@ -6,7 +6,6 @@ import streamlit as st
 from core.store.db import read_session
 from core.store.labels import HistoryEntry
 from core.store.samples import sample_detail
-from core.viz import bgr_to_rgb, crop_image, draw_face, source_frame
 from ui.text import md
 
 
@@ -38,6 +37,8 @@ def _undo_text(undo: HistoryEntry, target: HistoryEntry | None) -> str:
 def sample_detail_ui(sample_id: int) -> bool:
     """Draw the detail of one sample; returns True when "relabel" was pressed. LookupError when
     the sample does not exist."""
+    from core.viz import bgr_to_rgb, crop_image, draw_face, source_frame  # cv2: only once a sample opens
+
     with read_session() as s:
         d = sample_detail(s, sample_id)
     smp = d.sample
