@@ -13,7 +13,7 @@ from core.import_formats import layouts_help
 
 app = typer.Typer()
 
-ImportKind = Literal["folder", "csv", "fer2013", "openface", "video", "images"]
+ImportKind = Literal["folder", "csv", "fer2013", "openface", "video", "images", "emotic", "mosei", "fiv2"]
 SplitPreset = Literal["70/15/15", "70/30", "70/20/10"]
 DatasetOpt = Annotated[str, typer.Option("--dataset", help="dataset name")]
 
@@ -33,10 +33,12 @@ def import_(
         help="derive V/A from the emotion with this table (source=derived)")] = None,
     no_derive: Annotated[bool, typer.Option("--no-derive", help="derive no stress/V/A labels")] = False,
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="OpenFace: flag frames below")] = 0.8,
-    fps: Annotated[float | None, typer.Option(help="video: frames sampled per second")] = None,
-    frames: Annotated[int | None, typer.Option(help="video: N evenly spaced frames per clip")] = None,
+    fps: Annotated[float | None, typer.Option(help="video/mosei/fiv2: frames sampled per second")] = None,
+    frames: Annotated[int | None, typer.Option(
+        help="video/fiv2: N evenly spaced frames per clip; mosei: per segment")] = None,
     detector: Annotated[Literal["short", "full", "both"] | None, typer.Option(
-        help="video/images: BlazeFace range (default: short for video, both for images)")] = None,
+        help="video/images/emotic/mosei/fiv2: BlazeFace range (default: short for video, both for "
+             "images and emotic)")] = None,
     json_out: JsonOpt = False,
 ) -> Result:
     """Import a dataset format into the label store (all-or-nothing unless --skip-invalid)."""

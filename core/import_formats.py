@@ -11,6 +11,12 @@ LAYOUTS: dict[str, str] = {
              "the faces; every face of the sampled frames is found and aligned",
     "images": "an image or a folder of photos with any number of faces, found and aligned; "
               "ROOT/<emotion>/photo.jpg labels them",
+    "emotic": "EMOTIC: ROOT/{train,val,test}.csv (+ <split>_body_arr.npy), ROOT/annots_arrs/*.csv + "
+              "img_arrs/*.npy, or a .csv/.json of image_path,bbox,categories[,valence,arousal,dominance]",
+    "mosei": "CMU-MOSEI-style .csv: video_id,start,end,sentiment,happy,sad,anger,surprise,disgust,fear "
+             "(or MTurk Input.VIDEO_ID,Input.CLIP,WorkerId,Answer.*); <video_id>.mp4 under its folder",
+    "fiv2": "First Impressions V2: annotation_*.pkl (or .json/.csv) of trait -> {clip.mp4: 0..1}; "
+            "the clips under its folder",
 }
 
 

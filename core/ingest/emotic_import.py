@@ -17,6 +17,7 @@ from core.faces.io import MAX_PIXELS, ImageError, decode_image
 from core.ingest.context import ImportContext
 from core.ingest.emotic_person import Person, body_box, categories, literal_list, person_sample, vad_value
 from core.ingest.files import UnsafePathError, resolve_inside
+from core.ingest.names import split_from_name
 from core.ingest.records import PendingSample, RowError
 from core.ingest.tables import TableError, is_missing, open_table
 from core.label_schema import emotic_schema
@@ -29,12 +30,6 @@ PLAIN = ["image_path", "bbox", "categories"]
 NOT_CATEGORIES = {"index", "folder", "filename", "crop_name", "arr_name", "age", "gender", "valence", "arousal",
                   "dominance", "x_min", "y_min", "x_max", "y_max", "image size", "split", "subject"}
 SPLITS = {"train", "val", "test"}
-
-
-def split_of(name: str) -> str | None:
-    """train.csv / annot_arrs_extra_train.csv -> train, val(idation) -> val, test -> test."""
-    low = Path(name).stem.lower()
-    return next((s for w, s in (("train", "train"), ("val", "val"), ("test", "test")) if w in low), None)
 
 
 def load_array(path: Path, *, ndim: tuple[int, ...]) -> np.ndarray:
@@ -141,7 +136,7 @@ def _preprocessed(path: Path, rows, ctx: ImportContext, file: str) -> Iterator[P
             continue
         raw: dict[str, Any] = {"categories": literal_list(row["Categorical_Labels"], "Categorical_Labels")}
         raw.update({k.lower(): row[k].strip() for k in ("Gender", "Age") if not is_missing(row.get(k))})
-        yield Person(file, line, source, filename, emotions, vad, raw, split_of(path.name), bbox,
+        yield Person(file, line, source, filename, emotions, vad, raw, split_from_name(path.name), bbox,
                      None if body is None else _bgr(body[position]), image)
 
 
@@ -207,7 +202,7 @@ def _kaggle(path: Path, header: list[str], rows, ctx: ImportContext, file: str) 
         filename = row["Filename"].strip()
         raw = {"categories": chosen, **({"age": row["Age"].strip()} if not is_missing(row.get("Age")) else {})}
         yield Person(file, line, filename, filename, emotic_schema().check_emotions(chosen), vad, raw,
-                     split_of(path.name), bbox, crops["Crop_name"], crops.get("Arr_name"))
+                     split_from_name(path.name), bbox, crops["Crop_name"], crops.get("Arr_name"))
 
 
 def _plain_row(row: dict[str, Any], line: int, file: str, split: str | None, images: _Images
@@ -271,7 +266,7 @@ def _plain_json(path: Path, ctx: ImportContext, file: str) -> Iterator[Person | 
         return
     images = _Images(ctx)
     for i, obj in enumerate(data, start=1):  # "line" = the object's 1-based position in the list
-        got = _plain_row(obj, i, file, split_of(path.name), images)
+        got = _plain_row(obj, i, file, split_from_name(path.name), images)
         yield from got if isinstance(got, list) else [got]
 
 
@@ -296,7 +291,7 @@ def _people(path: Path, ctx: ImportContext) -> Iterator[Person | RowError]:
             if "__error__" in row:
                 yield RowError(file, line, None, row["__error__"])
                 continue
-            got = _plain_row(row, line, file, split_of(path.name), images)
+            got = _plain_row(row, line, file, split_from_name(path.name), images)
             yield from got if isinstance(got, list) else [got]
     else:
         yield RowError(file, None, None, "not an EMOTIC layout: needs the columns "
@@ -323,6 +318,7 @@ def parse_emotic(path: Path, ctx: ImportContext) -> Iterator[PendingSample | Row
         return
     for ann in files:
         seen: dict[tuple, int] = {}
+        faces_of: dict[str, list[list[float]]] = {}  # image -> face boxes its people have
         last_line = None
         for item in _people(ann, ctx):
             if item.line is None or item.line != last_line:  # one row, however many errors it has
@@ -337,4 +333,4 @@ def parse_emotic(path: Path, ctx: ImportContext) -> Iterator[PendingSample | Row
                                                             f"is already on line {seen[key]}")
                 continue
             seen[key] = item.line
-            yield person_sample(item, ctx)
+            yield person_sample(item, ctx, faces_of.setdefault(item.source, []))

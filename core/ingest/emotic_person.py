@@ -10,6 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from core.faces.types import iou
 from core.ingest.context import ImportContext
 from core.ingest.media_import import detect_faces
 from core.ingest.records import PendingSample, RowError
@@ -99,14 +100,17 @@ def body_box(values: list[Any], what: str) -> list[float]:
 
 
 def _region(p: Person) -> tuple[np.ndarray, tuple[float, float, float, float]] | RowError:
-    """The body pixels and the map back to full-image coordinates (x0, y0, scale x, scale y)."""
+    """The body pixels and the map back to full-image coordinates (x0, y0, scale x, scale y).
+    The full image is used when the box fits it (one pixel of rounding allowed), else the crop array."""
     if p.image is not None and p.bbox is not None:
         h, w = p.image.shape[:2]
         x1, y1 = max(0, int(p.bbox[0])), max(0, int(p.bbox[1]))
         x2, y2 = min(w, int(math.ceil(p.bbox[2]))), min(h, int(math.ceil(p.bbox[3])))
-        if x2 - x1 < 2 or y2 - y1 < 2:
-            return RowError(p.file, p.line, "bbox", f"body box {p.bbox} lies outside the {w}x{h} image")
-        return np.ascontiguousarray(p.image[y1:y2, x1:x2]), (x1, y1, 1.0, 1.0)
+        fits = p.bbox[2] <= w + 1 and p.bbox[3] <= h + 1 and x2 - x1 >= 2 and y2 - y1 >= 2
+        if fits:
+            return np.ascontiguousarray(p.image[y1:y2, x1:x2]), (x1, y1, 1.0, 1.0)
+        if p.body is None:
+            return RowError(p.file, p.line, "bbox", f"body box {p.bbox} does not fit the {w}x{h} image")
     if p.body is not None:
         if p.bbox is None:
             return p.body, (0.0, 0.0, 1.0, 1.0)
@@ -124,21 +128,38 @@ def _shrunk(image: np.ndarray) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
-def person_sample(p: Person, ctx: ImportContext) -> PendingSample | RowError:
-    """The person's face crop (quality and detector score kept) or, with no face visible, the body crop."""
+def _own_face(region: np.ndarray, ctx: ImportContext, to_image: tuple[float, float, float, float],
+              taken: list[list[float]]) -> tuple[Any, list[float]] | None:
+    """The person's face in the body region and its box in the image: faces in the box's upper half
+    first, then by detector score; a face another person of the image already has (overlapping body
+    boxes: IoU > 0.5 in image coordinates) is not taken twice."""
+    x0, y0, sx, sy = to_image
+    h = region.shape[0]
+    for fc in sorted(detect_faces(region, ctx), key=lambda fc: (fc.face.center[1] > h / 2, -fc.face.score)):
+        fx, fy, fw, fh = (float(v) for v in fc.face.bbox)
+        box = [x0 + fx * sx, y0 + fy * sy, fw * sx, fh * sy]
+        if all(iou(tuple(box), tuple(other)) <= 0.5 for other in taken):
+            return fc, box
+    return None
+
+
+def person_sample(p: Person, ctx: ImportContext, taken: list[list[float]]) -> PendingSample | RowError:
+    """The person's face crop (quality and detector score kept) or, with no face visible, the body crop.
+    taken: the face boxes other people of the same image got. options["find_faces"]=False stores
+    body crops only (flagged), e.g. to import labels fast and find faces later."""
     got = _region(p)
     if isinstance(got, RowError):
         return got
     region, (x0, y0, sx, sy) = got
-    faces = detect_faces(region, ctx) if ctx.options.get("emotic_faces", True) else []
+    own = _own_face(region, ctx, (x0, y0, sx, sy), taken) if ctx.options.get("find_faces", True) else None
     raw = dict(p.raw, valence=p.vad["valence"], arousal=p.vad["arousal"], dominance=p.vad["dominance"],
                scale={"vad": "1..10"})
     labels = {k: None if v is None else to_unit_scale(v, VAD_SCALE) for k, v in p.vad.items()}
-    if faces:
-        face = faces[0].face
-        sha, rel = ctx.blobs.put_crop_array(faces[0].crop)
-        fx, fy, fw, fh = (float(v) for v in face.bbox)
-        bbox = [x0 + fx * sx, y0 + fy * sy, fw * sx, fh * sy]
+    if own is not None:
+        fc, bbox = own
+        face = fc.face
+        sha, rel = ctx.blobs.put_crop_array(fc.crop)
+        taken.append(bbox)
         kps = [[round(x0 + float(x) * sx, 2), round(y0 + float(y) * sy, 2)] for x, y in np.asarray(face.keypoints)]
         raw.update(face_visible=True, face_score=round(float(face.score), 4))
         return PendingSample(crop_sha256=sha, crop_path=rel, source_path=p.source, emotions=p.emotions,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.ingest.context import ImportContext
+from core.ingest.names import split_from_name
 from core.ingest.records import PendingSample, RowError
 from core.ingest.safe_pickle import PickleRefused, load_plain
 from core.ingest.segments import Segment, index_videos, segment_samples
@@ -16,19 +17,12 @@ from core.taxonomy import LabelError
 
 ANNOTATION_EXTS = {".pkl", ".pickle", ".json", ".csv"}
 VIDEO_COLUMNS = ("video", "VideoName", "video_name", "file")
-SPLIT_WORDS = (("train", "train"), ("valid", "val"), ("val", "val"), ("test", "test"))
 
 Labels = dict[str, tuple[dict[str, float], int | None]]  # video name -> (traits, line or None)
 
 
 class DuplicateKey(ValueError):
     pass
-
-
-def split_of(name: str) -> str | None:
-    """annotation_training.pkl -> train, annotation_validation -> val, annotation_test -> test."""
-    low = name.lower()
-    return next((split for word, split in SPLIT_WORDS if word in low), None)
 
 
 def subject_of(video: str) -> str:
@@ -157,11 +151,15 @@ def read_fiv2_labels(path: Path, file: str) -> tuple[Labels, list[RowError]]:
 
 
 def _annotation_files(path: Path) -> list[Path]:
+    """The file named, or a folder's annotation_* files (else its other .pkl/.json/.csv files);
+    transcriptions and the demographics CSVs are not trait files."""
     if path.is_file():
         return [path]
-    return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in ANNOTATION_EXTS
-                  and not p.name.startswith(".") and "transcription" not in p.name.lower()
-                  and "eth_gender" not in p.name.lower())
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in ANNOTATION_EXTS
+                   and not p.name.startswith(".") and "transcription" not in p.name.lower()
+                   and "eth_gender" not in p.name.lower())
+    named = [p for p in files if p.name.lower().startswith("annotation")]
+    return named or files
 
 
 def parse_fiv2(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowError]:
@@ -187,7 +185,7 @@ def parse_fiv2(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowEr
                 ctx.skip("clip not present")
                 continue
             present += 1
-            seg = Segment(rel, line, 0.0, None, {"targets": traits, "raw": {"clip": video}}, split_of(ann.name))
+            seg = Segment(rel, line, 0.0, None, {"targets": traits, "raw": {"clip": video}}, split_from_name(ann.name))
             yield from segment_samples(clip, [seg], ctx, subject=subject_of(video))
         if labels and not present:
             yield RowError(rel, None, "video", f"none of the {len(labels)} clips it names is under {ctx.root} "

@@ -1,4 +1,5 @@
-"""CMU-MOSEI-style labels: video_id,start,end,sentiment + six intensities 0..3 per segment (+ the videos).
+"""CMU-MOSEI-style labels: video_id,start,end,sentiment + six intensities 0..3 per segment (+ the videos);
+MTurk per-rater batches are averaged per clip (core.ingest.mosei_mturk).
 
 Normalisation (documented in the README): the six intensities of a segment divided by their sum
 give its emotion distribution; a segment whose six intensities are all 0 has no emotion ({}).
@@ -10,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.ingest.context import ImportContext
+from core.ingest.files import files_under
+from core.ingest.mosei_mturk import KEYS, clip_segment, mturk_clips, transcript_times
 from core.ingest.records import PendingSample, RowError
 from core.ingest.segments import Segment, index_videos, segment_samples
 from core.ingest.tables import TableError, is_missing, open_table, parse_float
@@ -67,14 +70,17 @@ def _segment(row: dict[str, str], schema: LabelSchema, file: str, line: int
     return video, Segment(file, line, max(times["start"], 0.0), times["end"], labels, split)
 
 
-def read_mosei_labels(path: Path, file: str) -> tuple[dict[str, list[Segment]], list[RowError]]:
+Groups = dict[str, tuple[str, list[Segment]]]  # video file stem -> (subject, its labelled segments)
+
+
+def _segment_groups(header: list[str], rows, file: str) -> tuple[Groups, list[RowError]]:
     """Segments per video id, in file order; a segment (video, start, end) given twice is an error."""
-    try:
-        _, rows = open_table(path, required=REQUIRED)
-    except TableError as exc:
-        return {}, [RowError(file, None, None, str(exc))]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        return {}, [RowError(file, None, None, f"{file}: missing column(s) {', '.join(missing)} (found: "
+                                               f"{', '.join(header[:20])})")]
     schema = mosei_schema()
-    by_video: dict[str, list[Segment]] = {}
+    groups: Groups = {}
     seen: dict[tuple[str, float, float | None], int] = {}
     errors: list[RowError] = []
     for line, row in rows:
@@ -92,15 +98,47 @@ def read_mosei_labels(path: Path, file: str) -> tuple[dict[str, list[Segment]], 
                                                         f"on line {seen[key]}"))
             continue
         seen[key] = line
-        by_video.setdefault(video, []).append(seg)
-    return by_video, errors
+        groups.setdefault(video, (video, []))[1].append(seg)
+    return groups, errors
+
+
+def _mturk_groups(header: list[str], rows, file: str, videos: dict[str, Path], ctx: ImportContext
+                  ) -> tuple[Groups, list[RowError]]:
+    """Clips averaged over raters; each in its full video (transcript times) or as its own clip file."""
+    clips, errors = mturk_clips(rows, header, file)
+    times = transcript_times(files_under(ctx.root, {".txt"})[0]) if clips else {}
+    groups: Groups = {}
+    for (video, clip), labels in clips.items():
+        span = times.get((video, clip))
+        if span is not None and video in videos:
+            groups.setdefault(video, (video, []))[1].append(clip_segment(labels, file, clip, span))
+        elif f"{video}_{clip}" in videos:
+            groups.setdefault(f"{video}_{clip}", (video, []))[1].append(clip_segment(labels, file, clip, None))
+        elif video in videos:
+            ctx.skip("clip without transcript times or clip file")
+        else:
+            groups.setdefault(video, (video, []))[1].append(clip_segment(labels, file, clip, span))
+    return groups, errors
+
+
+def read_mosei_labels(path: Path, file: str, videos: dict[str, Path], ctx: ImportContext
+                      ) -> tuple[Groups, list[RowError]]:
+    """The labelled segments of a label CSV or an MTurk batch (told apart by the header)."""
+    try:
+        header, rows = open_table(path, required=[])
+    except TableError as exc:
+        return {}, [RowError(file, None, None, str(exc))]
+    if KEYS[0] in header:
+        return _mturk_groups(header, rows, file, videos, ctx)
+    return _segment_groups(header, rows, file)
 
 
 def parse_mosei(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowError]:
     """Labelled segments; the frames of each segment of a present video give samples
     (subject = video id). Videos not present are skipped (counted); none at all is an error."""
     ctx.root = path if path.is_dir() else path.parent
-    files = [path] if path.is_file() else sorted(p for p in path.glob("*.csv") if not p.name.startswith("."))
+    files = [path] if path.is_file() else sorted(  # a label CSV beside the videos, or the raw tree's Labels/
+        p for pattern in ("*.csv", "Labels/*.csv") for p in path.glob(pattern) if not p.name.startswith("."))
     if not files:
         yield RowError(str(path), None, None, "no label CSV (video_id,start,end,sentiment,happy,...) found")
         return
@@ -108,19 +146,19 @@ def parse_mosei(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowE
     yield from refused
     for csv_path in files:
         rel = ctx.rel(csv_path)
-        by_video, errors = read_mosei_labels(csv_path, rel)
+        groups, errors = read_mosei_labels(csv_path, rel, videos, ctx)
         yield from errors
-        ctx.total = (ctx.total or 0) + sum(len(v) for v in by_video.values())
+        ctx.total = (ctx.total or 0) + sum(len(segs) for _, segs in groups.values())
         present = 0
-        for video_id, segments in by_video.items():
+        for key, (subject, segments) in groups.items():
             ctx.advance(len(segments))
-            video = videos.get(video_id)
+            video = videos.get(key)
             if video is None:
                 for _ in segments:
                     ctx.skip("video not present")
                 continue
             present += 1
-            yield from segment_samples(video, segments, ctx, subject=video_id)
-        if by_video and not present:
-            yield RowError(rel, None, "video_id", f"none of the {len(by_video)} videos it names is under "
+            yield from segment_samples(video, segments, ctx, subject=subject)
+        if groups and not present:
+            yield RowError(rel, None, "video_id", f"none of the {len(groups)} videos it names is under "
                                                   f"{ctx.root} (put <video_id>.mp4 beside the CSV)")

@@ -16,20 +16,30 @@ from core.config import get_settings
 from core.ingest.commit import commit_samples
 from core.ingest.context import ImportContext
 from core.ingest.csv_import import parse_csv
+from core.ingest.emotic_import import parse_emotic
+from core.ingest.fiv2_import import parse_fiv2
 from core.ingest.folder_import import parse_fer2013, parse_folder
 from core.ingest.media_import import parse_images, parse_video
+from core.ingest.mosei_import import parse_mosei
 from core.ingest.openface_import import parse_openface
 from core.ingest.records import ImportFailed, ImportReport, PendingSample, RowError
+from core.ingest.rich_columns import read_table_schema
+from core.label_schema import LabelSchema, emotic_schema, fiv2_schema, mosei_schema
 from core.rules import DerivationRules
-from core.store.datasets import dataset_taxonomy, get_or_create_dataset
+from core.store.datasets import dataset_schema, dataset_taxonomy, get_or_create_dataset
 from core.store.db import get_engine, optimize, read_session, write_session
 from core.store.errors import store_error
 from core.store.models import Dataset, Media
+from core.store.schema_check import orphaned_labels
 from core.taxonomy import Taxonomy, get_taxonomy
 
 Parser = Callable[[Path, ImportContext], Iterator[PendingSample | RowError]]
 PARSERS: dict[str, Parser] = {"csv": parse_csv, "folder": parse_folder, "fer2013": parse_fer2013,
-                              "openface": parse_openface, "video": parse_video, "images": parse_images}
+                              "openface": parse_openface, "video": parse_video, "images": parse_images,
+                              "emotic": parse_emotic, "mosei": parse_mosei, "fiv2": parse_fiv2}
+# the label schema a kind's dataset gets (the other kinds: single-label over the taxonomy)
+SCHEMAS: dict[str, Callable[[], LabelSchema]] = {"emotic": emotic_schema, "mosei": mosei_schema,
+                                                 "fiv2": fiv2_schema}
 
 
 def register_parser(kind: str, parser: Parser) -> None:
@@ -48,11 +58,21 @@ def _taxonomy_for(session: Session, dataset: str, taxonomy: Taxonomy | None) -> 
     return own
 
 
+def _check_schema(session: Session, dataset: str, schema: LabelSchema | None) -> None:
+    """Before parsing: an existing dataset whose stored labels the kind's schema would orphan is refused."""
+    ds = session.scalar(select(Dataset).where(Dataset.name == dataset))
+    if schema is None or ds is None or dataset_schema(ds) == schema:
+        return
+    if problems := orphaned_labels(session, ds.id, schema):
+        raise ValueError(f"dataset {dataset!r} has another label schema and its stored labels do not fit "
+                         f"this format's: {'; '.join(problems)}; import into a new dataset")
+
+
 def _conflicting_duplicates(pending: list[PendingSample]) -> list[RowError]:
     """The same image twice in one import with different labels is ambiguous: an error."""
     first: dict[str, PendingSample] = {}
     errors = []
-    fields = ("emotion", "valence", "arousal", "stress")
+    fields = ("emotion", "valence", "arousal", "stress", "emotions", "distribution", "dominance", "targets")
     for p in pending:
         seen = first.setdefault(p.crop_sha256, p)
         if seen is not p and any(getattr(seen, f) != getattr(p, f) for f in fields):
@@ -79,8 +99,12 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
         raise FileNotFoundError(f"{path} does not exist")
     started = time.perf_counter()
     rules = DerivationRules() if rules is None else rules
+    # an exported table brings its dataset's label schema (core.ingest.rich_columns)
+    schema = SCHEMAS[kind]() if kind in SCHEMAS else read_table_schema(path) if kind == "csv" else None
     with read_session(db_url) as s:
-        tax = _taxonomy_for(s, dataset, taxonomy)
+        _check_schema(s, dataset, schema)
+        tax = (get_taxonomy(schema.class_list, list(schema.classes)) if schema is not None
+               else _taxonomy_for(s, dataset, taxonomy))
     ctx = ImportContext(root=path if path.is_dir() else path.parent, taxonomy=tax or get_taxonomy(),
                         options=dict(options or {}), progress=progress)
     report = ImportReport(dataset=dataset, kind=kind, path=str(path))
@@ -98,7 +122,7 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
             raise ImportFailed(report)
         try:
             with write_session(db_url) as s, s.begin():
-                ds = get_or_create_dataset(s, dataset, taxonomy=ctx.taxonomy)
+                ds = get_or_create_dataset(s, dataset, taxonomy=None if schema else ctx.taxonomy, schema=schema)
                 _store_media(s, ctx.media)
                 counts = commit_samples(s, ds, pending, rules=rules)
         except (DBAPIError, sqlite3.Error) as exc:  # disk full, read-only store: rolled back
