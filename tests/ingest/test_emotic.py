@@ -239,3 +239,14 @@ def test_every_class_has_a_name_both_spellings():
     schema = emotic_schema()
     assert [schema.class_name(c) for c in GROUPED] and sorted(GROUPED) == sorted(EMOTIC26)
     assert schema.class_name("Disquitement") == schema.class_name("Disquietment") == "Disquietment"
+
+
+def test_an_existing_single_label_dataset_is_not_turned_multi_label(env, read):
+    from tests.helpers import write_affectnet_csv
+
+    import_path("csv", write_affectnet_csv(env / "aff", 4), dataset="em")
+    write_preprocessed(env / "pre", TRAIN[:1])
+    before = counts(read), crop_files(env)
+    with pytest.raises(ValueError, match="another label schema"):
+        import_path("emotic", env / "pre", dataset="em")
+    assert (counts(read), crop_files(env)) == before

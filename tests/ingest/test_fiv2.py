@@ -183,3 +183,18 @@ def test_cli_imports_fiv2_and_help_names_the_new_layouts(env, read):
     helptext = cli("import", "--help").stdout
     for kind, words in (("emotic", "body_arr.npy"), ("mosei", "video_id,start,end"), ("fiv2", "annotation_*.pkl")):
         assert any(line.split()[:1] == [kind] and words in line for line in helptext.splitlines()), helptext
+
+
+def test_grouped_split_never_puts_one_youtube_id_in_two_splits(env, read, write):
+    from core.splits import split_dataset
+
+    root, _ = _folder(env, _labels())
+    import_path("fiv2", root, dataset="fi", options={"frames": 2})
+    with write() as s, s.begin():
+        split_dataset(s, s.scalar(select(Dataset.id).where(Dataset.name == "fi")), "70/30", seed=1)
+    with read() as s:
+        pairs = s.execute(select(Sample.subject, Sample.split)).all()
+    by_subject: dict[str, set] = {}
+    for subject, split in pairs:
+        by_subject.setdefault(subject, set()).add(split)
+    assert len(by_subject) == 3 and all(len(v) == 1 for v in by_subject.values())  # two clips, one person

@@ -22,6 +22,7 @@ class Case:
     kind: str
     build: Callable[[Path, Path], Path]  # (case dir, outside dir) -> the path to import
     must: tuple[tuple[int | None, str | None], ...] = ()  # (line, field) pairs that must be reported
+    dataset: str = "seeded"  # the dataset imported into (richer-label kinds use a fresh one)
 
 
 def _csv(body: str, *, header: str = HEADER, ok_row: str | None = OK_ROW, name: str = "labels.csv",
@@ -204,7 +205,9 @@ def cases() -> list[Case]:
         Case("image zero bytes", "images", _file("z.jpg", b""), ((None, "image"),)),
         Case("image bomb", "images", _file("b.gif", BOMBS["gif"](20000, 20000)), ((None, "image"),)),
     ]
-    return out
+    from tests.reliability.corpus_labels import label_cases  # it builds on Case
+
+    return out + label_cases()
 
 
 def _mk(path: Path, data: bytes) -> None:

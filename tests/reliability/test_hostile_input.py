@@ -55,10 +55,10 @@ def box(tmp_path_factory):
     mp.undo()
 
 
-def refused(box: Sandbox, kind: str, path, must=()) -> list:
+def refused(box: Sandbox, kind: str, path, must=(), dataset: str = "seeded") -> list:
     """Import into the seeded dataset: ImportFailed (nothing else) naming file, line and field."""
     with pytest.raises(ImportFailed) as info:
-        import_path(kind, path, dataset="seeded")
+        import_path(kind, path, dataset=dataset)
     errors = info.value.report.errors
     assert errors and all(e.file and e.reason for e in errors), errors
     got = {(e.line, e.field) for e in errors} | {(e.line, None) for e in errors}
@@ -71,7 +71,7 @@ def refused(box: Sandbox, kind: str, path, must=()) -> list:
 @pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
 def test_hand_made_corpus(box, case):
     path = case.build(box.case(), box.root / "outside")
-    refused(box, case.kind, path, case.must)
+    refused(box, case.kind, path, case.must, case.dataset)
     _count("corpus")
 
 
