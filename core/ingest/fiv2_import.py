@@ -10,7 +10,7 @@ from core.ingest.context import ImportContext
 from core.ingest.names import split_from_name
 from core.ingest.records import PendingSample, RowError
 from core.ingest.safe_pickle import PickleRefused, load_plain
-from core.ingest.segments import Segment, index_videos, segment_samples
+from core.ingest.segments import Segment, index_videos, videos_samples
 from core.ingest.tables import TableError, is_missing, open_table
 from core.label_schema import FIV2_TARGETS, fiv2_schema
 from core.taxonomy import LabelError
@@ -177,16 +177,11 @@ def parse_fiv2(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowEr
         labels, errors = read_fiv2_labels(ann, rel)
         yield from errors
         ctx.total = (ctx.total or 0) + len(labels)
-        present = 0
-        for video, (traits, line) in labels.items():
-            ctx.advance()
-            clip = videos.get(video) or videos.get(video.removesuffix(".mp4"))
-            if clip is None:
-                ctx.skip("clip not present")
-                continue
-            present += 1
-            seg = Segment(rel, line, 0.0, None, {"targets": traits, "raw": {"clip": video}}, split_from_name(ann.name))
-            yield from segment_samples(clip, [seg], ctx, subject=subject_of(video))
+        split = split_from_name(ann.name)
+        present = yield from videos_samples(
+            ((videos.get(clip) or videos.get(clip.removesuffix(".mp4")), subject_of(clip),
+              [Segment(rel, line, 0.0, None, {"targets": traits, "raw": {"clip": clip}}, split)])
+             for clip, (traits, line) in labels.items()), ctx, missing="clip not present")
         if labels and not present:
             yield RowError(rel, None, "video", f"none of the {len(labels)} clips it names is under {ctx.root} "
                                                "(extract the clips beside the annotation file)")

@@ -134,6 +134,16 @@ def _video_samples(reader: VideoReader, file: Path, rel: str, ctx: ImportContext
                                      subject=subject)
 
 
+def open_video(file: Path, rel: str) -> VideoReader | RowError:
+    """A reader of the video, or the error (too large, unreadable, no video stream) on its file."""
+    try:
+        if file.stat().st_size > MAX_MEDIA_BYTES:
+            raise VideoError(f"file is larger than {MAX_MEDIA_BYTES >> 20} MiB")
+        return VideoReader(file)
+    except (VideoError, OSError) as exc:
+        return RowError(rel, None, "video", str(exc).removeprefix(f"{file}: "))
+
+
 def parse_video(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowError]:
     """Faces of sampled frames (core.video reads them; nothing trusts the container's counts).
     A damaged video (corrupt or truncated stream) is an error; with --skip-invalid its samples
@@ -143,12 +153,9 @@ def parse_video(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowE
     yield from refused
     for file in files:
         rel = ctx.rel(file)
-        try:
-            if file.stat().st_size > MAX_MEDIA_BYTES:
-                raise VideoError(f"file is larger than {MAX_MEDIA_BYTES >> 20} MiB")
-            reader = VideoReader(file)
-        except (VideoError, OSError) as exc:
-            yield RowError(rel, None, "video", str(exc).removeprefix(f"{file}: "))
+        reader = open_video(file, rel)
+        if isinstance(reader, RowError):
+            yield reader
             continue
         with reader:
             info = reader.info

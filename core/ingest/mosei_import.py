@@ -14,7 +14,7 @@ from core.ingest.context import ImportContext
 from core.ingest.files import files_under
 from core.ingest.mosei_mturk import KEYS, clip_segment, mturk_clips, transcript_times
 from core.ingest.records import PendingSample, RowError
-from core.ingest.segments import Segment, index_videos, segment_samples
+from core.ingest.segments import Segment, index_videos, videos_samples
 from core.ingest.tables import TableError, is_missing, open_table, parse_float
 from core.label_schema import LabelSchema, mosei_schema
 from core.taxonomy import LabelError
@@ -149,16 +149,9 @@ def parse_mosei(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowE
         groups, errors = read_mosei_labels(csv_path, rel, videos, ctx)
         yield from errors
         ctx.total = (ctx.total or 0) + sum(len(segs) for _, segs in groups.values())
-        present = 0
-        for key, (subject, segments) in groups.items():
-            ctx.advance(len(segments))
-            video = videos.get(key)
-            if video is None:
-                for _ in segments:
-                    ctx.skip("video not present")
-                continue
-            present += 1
-            yield from segment_samples(video, segments, ctx, subject=subject)
+        present = yield from videos_samples(((videos.get(key), subject, segments)
+                                             for key, (subject, segments) in groups.items()),
+                                            ctx, missing="video not present")
         if groups and not present:
             yield RowError(rel, None, "video_id", f"none of the {len(groups)} videos it names is under "
                                                   f"{ctx.root} (put <video_id>.mp4 beside the CSV)")

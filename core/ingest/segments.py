@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,9 +12,9 @@ import numpy as np
 
 from core.ingest.context import ImportContext
 from core.ingest.files import files_under
-from core.ingest.media_import import MAX_MEDIA_BYTES, _mesh_names, _store_media, detect_faces
+from core.ingest.media_import import _mesh_names, _store_media, detect_faces, open_video
 from core.ingest.records import PendingSample, RowError
-from core.video import DEFAULT_FPS, VIDEO_EXTS, VideoError, VideoReader
+from core.video import DEFAULT_FPS, VIDEO_EXTS
 
 EPS = 1e-6
 
@@ -100,12 +100,9 @@ def segment_samples(video: Path, segments: list[Segment], ctx: ImportContext, *,
     samples before the damage flagged (imported with --skip-invalid).
     """
     rel = ctx.rel(video)
-    try:
-        if video.stat().st_size > MAX_MEDIA_BYTES:
-            raise VideoError(f"file is larger than {MAX_MEDIA_BYTES >> 20} MiB")
-        reader = VideoReader(video)
-    except (VideoError, OSError) as exc:
-        yield RowError(rel, None, "video", str(exc).removeprefix(f"{video}: "))
+    reader = open_video(video, rel)
+    if isinstance(reader, RowError):
+        yield reader
         return
     got: dict[int, list[PendingSample]] = {i: [] for i in range(len(segments))}
     last = 0.0
@@ -141,3 +138,19 @@ def segment_samples(video: Path, segments: list[Segment], ctx: ImportContext, *,
         yield from got[i]
     if reader.damage:
         yield RowError(rel, None, "video", f"damaged video: {reader.damage}")
+
+
+def videos_samples(items: Iterable[tuple[Path | None, str, list[Segment]]], ctx: ImportContext, *, missing: str
+                   ) -> Generator[PendingSample | RowError, None, int]:
+    """segment_samples of each (video, subject, segments); the segments of a video not present (None)
+    are skipped, counted as `missing`. Returns how many videos were present."""
+    present = 0
+    for video, subject, segments in items:
+        ctx.advance(len(segments))
+        if video is None:
+            for _ in segments:
+                ctx.skip(missing)
+            continue
+        present += 1
+        yield from segment_samples(video, segments, ctx, subject=subject)
+    return present
