@@ -34,10 +34,12 @@ class AudioEncoder(nn.Module):
         self.absent = nn.Parameter(torch.zeros(d))
 
     def forward(self, image: Tensor, valid: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        w = valid.to(image.dtype)[:, None, :]
-        n = w.sum(-1, keepdim=True).clamp_min(1.0)
-        mean = (image * w).sum(-1, keepdim=True) / n  # per-clip, per-row normalisation (CMVN)
-        var = (((image - mean) * w) ** 2).sum(-1, keepdim=True) / n
+        w = valid.to(image.dtype)[:, None, :].expand_as(image)
+        n = w.sum((1, 2), keepdim=True).clamp_min(1.0)
+        # per-clip standardisation over all rows and valid columns: keeps the spectral shape (a
+        # per-row normalisation would erase a steady tone), removes level and recording gain
+        mean = (image * w).sum((1, 2), keepdim=True) / n
+        var = (((image - mean) * w) ** 2).sum((1, 2), keepdim=True) / n
         x = ((image - mean) / (var + 1e-5).sqrt() * w)[:, None]
         f = self.convs(x).mean(dim=2).transpose(1, 2)  # (B, width/8, 64)
         cols = f.shape[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ def load_clip_model(path: str | Path, map_location: str | torch.device = "cpu"
     file when it is not a readable clip checkpoint."""
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, struct.error, ValueError) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         raise ValueError(f"{path}: not a readable weights-only clip checkpoint ({first})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
