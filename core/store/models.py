@@ -106,7 +106,7 @@ class Sample(Base):
     cur_dominance: Mapped[optfloat]
     cur_targets: Mapped[optjson]  # named target -> value (each from its own best row)
     cur_source: Mapped[str | None] = mapped_column(String(10))  # source of the head annotation
-    cur_sources: Mapped[dict[str, Any] | None]  # field -> source it came from
+    cur_sources: Mapped[optjson]  # field (or target:<name>) -> source it came from; SQL NULL if none
     cur_annotator_id: Mapped[int | None]
     has_prediction: Mapped[bool] = mapped_column(default=False)
     pred_emotion: Mapped[str | None] = mapped_column(String(50))  # latest prediction, cached
