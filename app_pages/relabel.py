@@ -14,6 +14,8 @@ from core.store.queues import MODES, relabel_queue
 from core.viz import bgr_to_rgb, crop_image
 from ui.assignments import MY_ASSIGNMENTS, assignment_modes, assignments_ui
 from ui.circumplex import circumplex_ui
+from ui.label_format import history_text, prediction_text
+from ui.label_modes import edited_values, extra_fields_ui, mode_editor_ui, schema_of
 from ui.labels import accept_prediction, changed, emotion_buttons_ui, save_label, undo_label
 from ui.state import annotator, dataset_ui
 from ui.text import md
@@ -22,6 +24,7 @@ st.session_state["page"] = "relabel"
 ds = dataset_ui()
 if ds is None:
     st.stop()
+schema = schema_of(ds)  # single-label, multi-label or distribution; dominance; named targets
 modes = (["handed over"] if st.session_state.get("relabel_queue") else []) + list(MODES) + assignment_modes(ds)
 mode = st.sidebar.radio("Queue", modes, key="relabel_mode")
 if mode == MY_ASSIGNMENTS:  # a labelling task's queue, with its own (blind) editor
@@ -57,11 +60,12 @@ def _done(outcome: tuple[bool, str, int | None], *, advance: bool) -> None:
 
 def _save(sample: dict[str, Any], key: str, prediction_id: int | None) -> None:
     v, a = st.session_state[f"{key}-v"], st.session_state[f"{key}-a"]
-    stress = st.session_state[f"{key}-stress"]
-    _done(save_label(sample, annotator=annotator(), classes=ds["classes"],
-                     emotion=st.session_state[f"{key}-emotion"], valence=v, arousal=a, stress=stress,
+    stress = st.session_state.get(f"{key}-stress")
+    _done(save_label(sample, annotator=annotator(), classes=ds["classes"] if schema.emotion_mode == "single" else None,
+                     emotion=st.session_state.get(f"{key}-emotion"), valence=v, arousal=a, stress=stress,
                      touched_va=changed(sample["valence"] or 0.0, v) or changed(sample["arousal"] or 0.0, a),
-                     touched_stress=changed(sample["stress"] or 0.0, stress), prediction_id=prediction_id),
+                     touched_stress=stress is not None and changed(sample["stress"] or 0.0, stress),
+                     prediction_id=prediction_id, extra=edited_values(schema, sample, key=key)),
           advance=True)
 
 
@@ -70,16 +74,16 @@ def _prediction_ui(pred: dict[str, Any] | None) -> None:
         st.caption("no model prediction for this face yet")
         return
     note = prior_note(pred["flags"])
-    st.write(f"model says **{md(pred['emotion'])}** ({pred['confidence']:.0%})" + (f" · {note}" if note else ""))
+    said = (f"**{md(pred['emotion'])}** ({pred['confidence']:.0%})" if schema.emotion_mode == "single"
+            else f"**{md(prediction_text(schema.emotion_mode, pred))}**")
+    st.write(f"model says {said}" + (f" · {note}" if note else ""))
 
 
 def _history_ui(history: list) -> None:
     st.markdown("**Previous labels**")
     for h in history:
         who = md(h.annotator or h.source)
-        vals = ", ".join(f"{k} {v:+.2f}" if isinstance(v, float) else f"{k} {md(v)}"
-                         for k, v in h.after.items() if v is not None) or md(h.note) or "—"
-        st.caption(f"{h.created_at:%Y-%m-%d %H:%M} · {who} ({h.source}): {vals}")
+        st.caption(f"{h.created_at:%Y-%m-%d %H:%M} · {who} ({h.source}): {md(history_text(h.after, h.note))}")
 
 
 @st.fragment
@@ -116,16 +120,21 @@ def editor() -> None:
         _history_ui(view.history)
     with right:
         key = f"rl-{sample['id']}-{st.session_state['rq_gen']}"
-        emotion_buttons_ui(ds["classes"], sample["emotion"], key=key)
+        if schema.emotion_mode == "single":
+            emotion_buttons_ui(ds["classes"], sample["emotion"], key=key)
+        else:  # toggle chips (multi-label) or classes and intensities (distribution)
+            mode_editor_ui(schema, sample, key=key)
         circumplex_ui(sample["valence"], sample["arousal"], key=key)
-        st.slider("Stress", 0.0, 1.0, float(sample["stress"] or 0.0), 0.05, key=f"{key}-stress")
+        extra_fields_ui(schema, sample, key=key)  # dominance, named targets
+        if schema.stress:
+            st.slider("Stress", 0.0, 1.0, float(sample["stress"] or 0.0), 0.05, key=f"{key}-stress")
         c1, c2 = st.columns(2)
         c1.button("Save & next", type="primary", shortcut="Enter", key="save", disabled=who is None,
                   width="stretch", on_click=_save, args=(sample, key, pred["id"] if pred else None))
         c2.button("Accept model", shortcut="a", key="accept", disabled=who is None or pred is None,
                   width="stretch", help="Save the model's label as yours and go on",
-                  on_click=lambda: _done(accept_prediction(sample, pred, annotator=who, classes=ds["classes"]),
-                                         advance=True))
+                  on_click=lambda: _done(accept_prediction(sample, pred, annotator=who, classes=ds["classes"],
+                                                           schema=schema), advance=True))
         c3, c4, c5 = st.columns(3)
         c3.button("Skip", shortcut="s", key="skip", width="stretch", on_click=go_to, args=(pos + 1,))
         c4.button("Undo", shortcut="u", key="undo", disabled=who is None or sample["source"] != "human",

@@ -16,6 +16,7 @@ from core.store.db import write_session
 from core.store.models import Job
 from ui.auth import can, identity
 from ui.data import stats
+from ui.label_modes import schema_of
 from ui.state import dataset_ui
 from ui.text import md
 from ui.training import (
@@ -48,7 +49,7 @@ if "train" not in splits:
 counts = label_counts(ds["id"])
 counts_ui(counts)
 
-config = train_form_ui(ds["name"])
+config = train_form_ui(ds["name"], schema_of(ds))
 if config is not None:
     check = check_launch(counts, train_split=config.train_split, val_split=config.val_split,
                          tasks=config.tasks)

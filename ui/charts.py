@@ -103,33 +103,35 @@ def selected_ids(event: Any) -> list[int]:
 
 
 @cached_figure
-def confusion_figure(cm: Any, classes: list[str]) -> go.Figure:
+def confusion_figure(cm: Any, classes: list[str], columns: list[str] | None = None, *,
+                     x_title: str = "predicted", y_title: str = "true") -> go.Figure:
     """Confusion matrix (rows true, columns predicted) drawn as square markers, one per cell, so
-    a click selects the cell (plotly heatmaps emit no point selection); customdata = (true,
-    predicted, count)."""
+    a click selects the cell (plotly heatmaps emit no point selection); customdata = (row class,
+    column class, count). `columns` (default: `classes`) and the titles serve co-occurrence too."""
     cm = np.asarray(cm)
-    n = len(classes)
-    ys, xs = np.meshgrid(range(n), range(n), indexing="ij")
+    cols = list(classes if columns is None else columns)
+    n, m = len(classes), len(cols)
+    ys, xs = np.meshgrid(range(n), range(m), indexing="ij")
     counts = cm.ravel()
     top = max(int(counts.max()), 1) if counts.size else 1
-    side = max(18, min(56, 380 // max(n, 1)))  # px per cell
-    shown = [plot_text(c) for c in classes]  # axis categories are plotly markup; customdata stays raw
+    side = max(18, min(56, 380 // max(n, m, 1)))  # px per cell
+    rows_shown, cols_shown = [plot_text(c) for c in classes], [plot_text(c) for c in cols]  # customdata stays raw
     fig = go.Figure()
     fig.add_scatter(
-        x=[shown[j] for j in xs.ravel()], y=[shown[i] for i in ys.ravel()], mode="markers+text",
+        x=[cols_shown[j] for j in xs.ravel()], y=[rows_shown[i] for i in ys.ravel()], mode="markers+text",
         text=[str(int(c)) for c in counts], textfont={"color": ["white" if c > top / 2 else "#333"
                                                               for c in counts]},
-        customdata=[[classes[i], classes[j], int(c)] for i, j, c in zip(ys.ravel(), xs.ravel(), counts)],
+        customdata=[[classes[i], cols[j], int(c)] for i, j, c in zip(ys.ravel(), xs.ravel(), counts)],
         marker={"symbol": "square", "size": side, "color": counts, "colorscale": "Blues", "cmin": 0,
                 "cmax": top, "line": {"width": 1, "color": "#ddd"}, "showscale": False},
-        hovertext=[f"true {classes[i]}<br>predicted {classes[j]}<br>{plural(int(c), 'sample')}"
-                   for i, j, c in zip(ys.ravel(), xs.ravel(), counts)],
+        hovertext=[f"{y_title} {plot_text(classes[i])}<br>{x_title} {plot_text(cols[j])}<br>"
+                   f"{plural(int(c), 'sample')}" for i, j, c in zip(ys.ravel(), xs.ravel(), counts)],
         hovertemplate="%{hovertext}<extra></extra>",
         showlegend=False)
-    fig.update_layout(height=side * n + 120, width=side * n + 160, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      xaxis={"title": "predicted", "categoryorder": "array", "categoryarray": shown,
+    fig.update_layout(height=side * n + 120, width=side * m + 160, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      xaxis={"title": x_title, "categoryorder": "array", "categoryarray": cols_shown,
                              "showgrid": False},
-                      yaxis={"title": "true", "categoryorder": "array", "categoryarray": shown,
+                      yaxis={"title": y_title, "categoryorder": "array", "categoryarray": rows_shown,
                              "autorange": "reversed", "showgrid": False},
                       clickmode="event+select", dragmode=False, plot_bgcolor="white")
     return fig

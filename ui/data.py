@@ -5,7 +5,8 @@ from typing import Any
 
 import streamlit as st
 
-from core.store.datasets import list_datasets
+from core.label_schema import LabelSchema
+from core.store.datasets import dataset_schema, list_datasets, require_dataset
 from core.store.db import read_session
 from core.store.queries import (
     count_samples,
@@ -22,6 +23,13 @@ from core.store.samples import sample_points
 def datasets() -> list[dict[str, Any]]:
     with read_session() as s:
         return list_datasets(s)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def label_schema(name: str) -> LabelSchema:
+    """The label schema of dataset `name` (single-label over its taxonomy when it declares none)."""
+    with read_session() as s:
+        return dataset_schema(require_dataset(s, name))
 
 
 @st.cache_data(ttl=60, show_spinner=False)  # a full scan at 1M samples; writes clear the cache

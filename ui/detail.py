@@ -6,15 +6,8 @@ import streamlit as st
 from core.store.db import read_session
 from core.store.labels import HistoryEntry
 from core.store.samples import sample_detail
+from ui.label_format import values_text
 from ui.text import md
-
-
-def _fmt(values: dict | None) -> str:
-    if not values:
-        return "—"
-    parts = [f"{k} {v:+.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()
-             if v is not None]
-    return ", ".join(parts) or "(cleared)"
 
 
 def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
@@ -22,8 +15,8 @@ def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
     it undid and what that brought back (the values the undone edit had replaced)."""
     by_id = {h.annotation_id: h for h in history}
     return [{"when": h.created_at.strftime("%Y-%m-%d %H:%M:%S"), "who": h.annotator or h.source,
-             "source": h.source, "before": "—" if h.undoes_id else _fmt(h.before),
-             "after": _undo_text(h, by_id.get(h.undoes_id)) if h.undoes_id else _fmt(h.after),
+             "source": h.source, "before": "—" if h.undoes_id else values_text(h.before),
+             "after": _undo_text(h, by_id.get(h.undoes_id)) if h.undoes_id else values_text(h.after),
              "note": h.note} for h in history]
 
 
@@ -31,7 +24,7 @@ def _undo_text(undo: HistoryEntry, target: HistoryEntry | None) -> str:
     restored = target.before if target is not None else None
     if not restored or all(v is None for v in restored.values()):
         return f"undo of #{undo.undoes_id} (no earlier label)"
-    return f"undo of #{undo.undoes_id} (restored {_fmt(restored)})"
+    return f"undo of #{undo.undoes_id} (restored {values_text(restored)})"
 
 
 def sample_detail_ui(sample_id: int) -> bool:

@@ -7,9 +7,12 @@ from typing import Any
 import streamlit as st
 
 from core.auth import AccessDenied
+from core.label_schema import LabelSchema
 from core.store.db import write_session
 from core.store.labels import FIELDS, UNSET, ConflictError, LabelValueError, Undo, edit_label, undo_last
 from ui.auth import identity
+from ui.label_format import value_text
+from ui.label_modes import accepted_values
 from ui.text import md
 
 Outcome = tuple[bool, str, int | None]  # ok, message, the sample's head afterwards
@@ -52,11 +55,13 @@ def _saved(sample: dict[str, Any], *, annotator: str, classes: list[str] | None,
     return True, f"Saved sample #{sample['id']} (annotation #{ann.id}{based})", ann.id
 
 
-def save_label(sample: dict[str, Any], *, annotator: str, classes: list[str], emotion: str | None,
-               valence: float, arousal: float, stress: float, touched_va: bool,
-               touched_stress: bool, prediction_id: int | None = None) -> Outcome:
-    """Save a human label based on the head the editor saw (and the prediction it showed)."""
-    kwargs: dict[str, Any] = {"emotion": emotion if emotion else UNSET}
+def save_label(sample: dict[str, Any], *, annotator: str, classes: list[str] | None, emotion: str | None,
+               valence: float, arousal: float, stress: float | None, touched_va: bool,
+               touched_stress: bool, prediction_id: int | None = None,
+               extra: dict[str, Any] | None = None) -> Outcome:
+    """Save a human label based on the head the editor saw (and the prediction it showed);
+    `extra`: the richer fields changed (emotions, distribution, dominance, targets)."""
+    kwargs: dict[str, Any] = {"emotion": emotion if emotion else UNSET, **(extra or {})}
     if touched_va:
         kwargs.update(valence=valence, arousal=arousal)
     if touched_stress:
@@ -65,14 +70,18 @@ def save_label(sample: dict[str, Any], *, annotator: str, classes: list[str], em
 
 
 def accept_prediction(sample: dict[str, Any], prediction: dict[str, Any], *, annotator: str,
-                      classes: list[str]) -> Outcome:
-    """Save the model's label as the annotator's: its emotion, and V/A and stress unless they
-    are a prior (a prior is no judgement about this face)."""
+                      classes: list[str] | None, schema: LabelSchema | None = None) -> Outcome:
+    """Save the model's label as the annotator's: its emotion (a multi-label schema: every
+    category above its threshold; a distribution schema: the distribution), and V/A, stress,
+    dominance and targets unless they are a prior (a prior is no judgement about this face)."""
     flags = prediction.get("flags") or {}
-    values = {"emotion": prediction["emotion"]}
+    if schema is None or schema.emotion_mode == "single":
+        values = {"emotion": prediction["emotion"]}
+    else:
+        values = accepted_values(schema, prediction)
     if flags.get("va") != "prior" and prediction.get("valence") is not None:
         values.update(valence=prediction["valence"], arousal=prediction["arousal"])
-    if flags.get("stress") != "prior" and prediction.get("stress") is not None:
+    if flags.get("stress") != "prior" and prediction.get("stress") is not None and (schema is None or schema.stress):
         values["stress"] = prediction["stress"]
     return _saved(sample, annotator=annotator, classes=classes, prediction_id=prediction["id"],
                   note="accepted the model's label", **values)
@@ -81,7 +90,7 @@ def accept_prediction(sample: dict[str, Any], prediction: dict[str, Any], *, ann
 def _value(field: str, value: Any) -> str:
     if value is None:
         return f"no {field}"
-    return f"{field} {value:.2f}" if isinstance(value, float) else f"{field} {value}"
+    return f"{field} {value:.2f}" if isinstance(value, float) else value_text(field, value)
 
 
 def undo_message(undo: Undo, *, annotator: str) -> str:

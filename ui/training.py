@@ -10,11 +10,13 @@ from core.jobs.preflight import counts_table
 from core.jobs.status import RunStatus
 from core.jobs.store import SSL_STAGES
 from core.jobs.worker import ON_DEMAND_IDLE_EXIT_S, ensure_worker
+from core.label_schema import LabelSchema
 from core.train_config import CHOICES, IMAGE_BACKBONES, INITS, TrainConfig
 
 SPLIT_PRESETS = {"train / val (70/15/15)": ("train", "val"), "classifier / finetune (70/20/10)":
                  ("classifier", "finetune"), "all samples, no validation": (None, None)}
-TASK_LABELS = {"emotion": "emotion", "va": "valence/arousal", "stress": "stress"}
+TASK_LABELS = {"emotion": "emotion", "va": "valence/arousal", "stress": "stress", "dominance": "dominance",
+               "targets": "named targets"}
 DEFAULTS = TrainConfig()  # the form starts from TrainConfig's own defaults
 
 
@@ -35,28 +37,47 @@ def counts_ui(counts: dict[str, dict[str, int]]) -> None:
     st.dataframe(counts_table(counts), hide_index=True, key="label_counts")
 
 
-def train_form_ui(dataset: str) -> TrainConfig | None:
-    """The launch form (choices and defaults from TrainConfig); a TrainConfig when "Launch"
-    was pressed, else None."""
+def schema_tasks(schema: LabelSchema | None) -> list[str]:
+    """The tasks a dataset's schema can train (dominance, stress and named targets only where declared)."""
+    if schema is None:
+        return [t for t in CHOICES["tasks"] if t in ("emotion", "va", "stress")]
+    has = {"emotion": True, "va": True, "stress": schema.stress, "dominance": schema.dominance,
+           "targets": bool(schema.targets)}
+    return [t for t in CHOICES["tasks"] if has.get(t, False)]
+
+
+def task_label(task: str, schema: LabelSchema | None = None) -> str:
+    """'emotion (multi-label)', 'named targets (extraversion, ...)'."""
+    if schema is not None and task == "emotion" and schema.emotion_mode != "single":
+        return f"emotion ({'multi-label' if schema.emotion_mode == 'multi' else 'distribution'})"
+    if schema is not None and task == "targets":
+        return f"named targets ({', '.join(t.name for t in schema.targets)})"
+    return TASK_LABELS.get(task, task)
+
+
+def train_form_ui(dataset: str, schema: LabelSchema | None = None) -> TrainConfig | None:
+    """The launch form (choices and defaults from TrainConfig, tasks from the dataset's label
+    schema); a TrainConfig when "Launch" was pressed, else None."""
     d = DEFAULTS
+    offered = schema_tasks(schema)
     with st.form("train_form"):
         c1, c2, c3 = st.columns(3)
         preset = c1.selectbox("Splits", list(SPLIT_PRESETS), key="t_splits")
         backbone = c2.selectbox("Backbone", IMAGE_BACKBONES, index=IMAGE_BACKBONES.index(d.backbone),
                                 key="t_backbone", help="mini_xception starts from the pretrained FER model")
         init = c3.selectbox("Start from", INITS, key="t_init")
-        tasks = st.multiselect("Tasks", CHOICES["tasks"], list(d.tasks), key="t_tasks",
-                               format_func=TASK_LABELS.get)
+        tasks = st.multiselect("Tasks", offered, [t for t in d.tasks if t in offered], key="t_tasks",
+                               format_func=lambda t: task_label(t, schema))
         c1, c2, c3, c4 = st.columns(4)
         epochs = c1.number_input("Epochs", 1, 500, d.epochs, key="t_epochs")
         lr = c2.number_input("Learning rate", 1e-6, 1.0, d.lr, format="%.5f", key="t_lr")
         batch = c3.number_input("Batch size", 1, 1024, d.batch_size, key="t_batch")
         procs = c4.number_input("Processes", 1, 64, d.processes, key="t_procs",
                                 help="> 1 trains with DDP under torchrun: one process per GPU, or CPU processes")
-        c1, c2, c3, c4 = st.columns(4)
-        weights = {t: col.number_input(f"Weight: {TASK_LABELS[t]}", 0.0, 10.0, d.task_weights[t],
-                                       key=f"t_w_{t}") for col, t in zip((c1, c2, c3), CHOICES["tasks"])}
-        patience = c4.number_input("Early-stop patience", 0, 500, d.patience, key="t_patience",
+        *cols, last = st.columns(len(offered) + 1)
+        weights = {t: col.number_input(f"Weight: {TASK_LABELS.get(t, t)}", 0.0, 10.0, d.task_weights[t],
+                                       key=f"t_w_{t}") for col, t in zip(cols, offered)}
+        patience = last.number_input("Early-stop patience", 0, 500, d.patience, key="t_patience",
                                    help="epochs without a better validation score; 0 = off")
         c1, c2, c3, c4, c5 = st.columns(5)
         hflip = c1.checkbox("Flip", d.hflip, key="t_flip")

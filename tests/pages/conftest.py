@@ -33,3 +33,12 @@ def seeded(env):
 def app(seeded):
     """open_app(page, **state) on the seeded store."""
     return open_app
+
+
+@pytest.fixture
+def app_modes(env):
+    """open_app(page, **state) on a store with the three label-mode datasets (tests/pages/modes_seed.py)."""
+    from tests.pages.modes_seed import seed_modes
+
+    seed_modes(env)
+    return lambda page=None, **state: open_app(page, **{"demo_ready": True, **state})  # no demo build

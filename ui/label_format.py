@@ -1,0 +1,65 @@
+"""Label values in words for history rows and captions: one emotion, a multi-label set, a
+distribution, named targets, V/A(/D) and stress (plain text; callers escape it for markdown)."""
+from __future__ import annotations
+
+from typing import Any
+
+NO_VALUE = "—"
+
+
+def distribution_text(dist: dict[str, float] | None) -> str:
+    """'Happy 60%, Sad 40%' (largest first); {} is "no emotion"."""
+    if not dist:
+        return "no emotion"
+    return ", ".join(f"{c} {p:.0%}" for c, p in sorted(dist.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def value_text(field: str, value: Any) -> str:
+    """One field of a label in words: 'emotions Anger, Fear', 'distribution Happy 60%, Sad 40%',
+    'extraversion 0.52', 'valence +0.20', 'emotion Happy'."""
+    if field == "emotions":
+        return "emotions " + (", ".join(map(str, value)) or "none")
+    if field == "distribution":
+        return "distribution " + distribution_text(value)
+    if field == "targets":
+        return ", ".join(f"{k} {float(v):.2f}" for k, v in (value or {}).items()) or "no targets"
+    if field.startswith("target:"):
+        return f"{field.removeprefix('target:')} {float(value):.2f}"
+    if isinstance(value, float):
+        return f"{field} {value:+.2f}"
+    return f"{field} {value}"
+
+
+def values_text(values: dict[str, Any] | None) -> str:
+    """The set fields of a label, comma-separated; '—' without values, '(cleared)' when all are None."""
+    if not values:
+        return NO_VALUE
+    parts = [value_text(k, v) for k, v in values.items() if v is not None]
+    return ", ".join(parts) or "(cleared)"
+
+
+def history_text(after: dict[str, Any] | None, note: str = "") -> str:
+    """What one history row set, else its note, else '—'."""
+    if after and any(v is not None for v in after.values()):
+        return values_text(after)
+    return note or NO_VALUE
+
+
+def above_threshold(outputs: dict[str, Any], default: float = 0.5) -> list[str]:
+    """The categories whose sigmoid probability reaches their (tuned) threshold."""
+    thresholds = outputs.get("thresholds") or {}
+    return [c for c, p in (outputs.get("emotions") or {}).items() if p >= thresholds.get(c, default)]
+
+
+def prediction_text(mode: str, prediction: dict[str, Any]) -> str:
+    """A model's emotion output in words for the schema's mode: 'Anger, Fear' (every category
+    above its threshold), 'Happy 70%, Sad 30%' (a distribution) or 'Happy (82%)' (single)."""
+    outputs = prediction.get("outputs") or {}
+    if mode == "multi" and outputs.get("emotions") is not None:
+        return ", ".join(above_threshold(outputs)) or "no category above its threshold"
+    if mode == "distribution" and outputs.get("distribution") is not None:
+        return distribution_text(outputs["distribution"])
+    if prediction.get("emotion") is None:
+        return "no emotion"
+    conf = prediction.get("confidence")
+    return f"{prediction['emotion']}" + (f" ({conf:.0%})" if conf is not None else "")
