@@ -4,9 +4,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from core.config_dict import from_known_keys
+from core.label_schema import LabelSchema
+from core.model.clip_config import schema_tasks
 from core.model.config import BACKBONE_DEFAULTS
 
-TASKS = ("emotion", "va", "stress")
+# the heads a run can train; "targets" = every named target of the dataset's schema (one task)
+TASKS = ("emotion", "va", "stress", "dominance", "targets")
+DEFAULT_TASK_WEIGHTS = {"emotion": 1.0, "va": 0.5, "stress": 0.5, "dominance": 0.5, "targets": 1.0}
+# the emotion loss follows the schema's mode: single -> cross-entropy, multi -> BCE per class,
+# distribution -> KL divergence; V/A/D and named targets use va_loss / target_loss
 INITS = ("auto", "scratch", "pretrained")  # or a checkpoint path
 BACKBONES = tuple(BACKBONE_DEFAULTS)  # every backbone core.model can build
 IMAGE_BACKBONES = tuple(b for b in BACKBONES if b != "features_mlp")  # trained on face crops
@@ -16,6 +22,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("adamw", "adam"),
     "scheduler": ("cosine", "plateau", "none"),
     "va_loss": ("ccc", "mse", "both"),
+    "target_loss": ("mse", "ccc", "both"),
     "tasks": TASKS,
 }
 
@@ -52,10 +59,11 @@ class TrainConfig:
     class_balanced: bool = False  # sample each emotion equally often (WeightedRandomSampler)
     class_weights: str | list[float] | None = None  # None | "balanced" (inverse freq) | per class
     label_smoothing: float = 0.0
-    va_loss: str = "ccc"  # ccc (1 - CCC) | mse | both
+    va_loss: str = "ccc"  # ccc (1 - CCC) | mse | both; also the dominance loss
+    target_loss: str = "mse"  # named targets: mse (on each target's range scaled to [0, 1]) | ccc | both
+    pos_weight: bool = False  # multi-label BCE: weight positives by negatives / positives per class
     tasks: list[str] = field(default_factory=lambda: list(TASKS))  # heads trained
-    task_weights: dict[str, float] = field(
-        default_factory=lambda: {"emotion": 1.0, "va": 0.5, "stress": 0.5})
+    task_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TASK_WEIGHTS))
     uncertainty_weighting: bool = False  # learn task weights (Kendall et al. 2018) instead
     # system
     seed: int = 0
@@ -67,7 +75,7 @@ class TrainConfig:
     processes: int = 1  # worker processes the job queue starts: > 1 = DDP under torchrun
 
     def __post_init__(self) -> None:
-        for name in ("backbone", "optimizer", "scheduler", "va_loss"):
+        for name in ("backbone", "optimizer", "scheduler", "va_loss", "target_loss"):
             if getattr(self, name) not in CHOICES[name]:
                 raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}, "
                                  f"not {getattr(self, name)!r}")
@@ -78,7 +86,7 @@ class TrainConfig:
             raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError("label_smoothing must be in [0, 1)")
-        self.task_weights = {"emotion": 1.0, "va": 0.5, "stress": 0.5} | dict(self.task_weights)
+        self.task_weights = DEFAULT_TASK_WEIGHTS | dict(self.task_weights)
 
     @property
     def run_name(self) -> str:
@@ -90,3 +98,11 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         return from_known_keys(cls, d)
+
+
+
+def tasks_for_schema(schema: LabelSchema) -> list[str]:
+    """The tasks a dataset's label schema can train, in TASKS order (the Train form's choices for
+    it): emotion and V/A always, stress, dominance and the named targets when it declares them;
+    the same set clip models train (core.model.clip_config.schema_tasks)."""
+    return [t for t in TASKS if t in schema_tasks(schema)]

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import torch
 
+from core.label_schema import LabelSchema
 from core.model.checkpoint import load_checkpoint
-from core.model.config import ModelConfig
+from core.model.config import ModelConfig, schema_heads
 from core.model.convert_fer import CONTEMPT_BIAS
 from core.model.net import AffectNet, build_model
 from core.taxonomy import concept
@@ -80,15 +81,18 @@ def transfer(src: AffectNet, dst: AffectNet) -> None:
     log.info("init: emotion head rows copied for %d of %d classes", copied, len(dst.config.classes))
 
 
-def build_for_training(config: TrainConfig, classes: list[str], trained: dict[str, bool]
-                       ) -> AffectNet:
-    """The model of a run: ModelConfig with the dataset's classes, trained = the tasks this run
-    trains with labels (or that the init checkpoint had trained)."""
+def build_for_training(config: TrainConfig, classes: list[str], trained: dict[str, bool], *,
+                       schema: LabelSchema | None = None) -> AffectNet:
+    """The model of a run: ModelConfig with the dataset's classes and the heads its label schema
+    declares (core.model.config.schema_heads; None = single-label over classes), trained = the
+    heads this run trains with labels (or that the init checkpoint had trained)."""
+    heads = schema_heads(schema) if schema is not None else {}
+    heads["classes"] = list(classes)
     src_path = init_source(config)
     if src_path is None:
-        mc = ModelConfig.for_backbone(config.backbone, classes=list(classes), trained=trained,
+        mc = ModelConfig.for_backbone(config.backbone, trained=trained,
                                       source=f"trained from scratch on {config.dataset}",
-                                      **config.model)
+                                      **(dict(config.model) | heads))
         return build_model(mc)
     src, src_cfg, _ = load_checkpoint(src_path)
     if src_cfg.backbone != config.backbone:
@@ -96,8 +100,8 @@ def build_for_training(config: TrainConfig, classes: list[str], trained: dict[st
                     src_cfg.backbone, config.backbone)
     merged = {k: trained.get(k, False) or src_cfg.trained.get(k, False)
               for k in set(trained) | set(src_cfg.trained)}
-    d = src_cfg.to_dict() | dict(config.model) | {
-        "classes": list(classes), "trained": merged,
+    d = src_cfg.to_dict() | {"thresholds": None} | dict(config.model) | heads | {
+        "trained": merged,
         "source": f"fine-tuned on {config.dataset} from {src_path.name} ({src_cfg.source})"[:500]}
     model = build_model(ModelConfig.from_dict(d))
     with torch.no_grad():

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from sqlalchemy import select
+from sqlalchemy import null, select
 from sqlalchemy.orm import Session
 from torch.utils.data import Dataset, Sampler
 
+from core.label_schema import LabelSchema
 from core.model.config import ModelConfig
 from core.model.preprocess import preprocess
 from core.paths import PathRefused, confined
@@ -21,31 +22,102 @@ from training.augment import Augment, apply
 
 @dataclass
 class SplitRows:
-    """The samples of one split, loaded once; missing labels are -1 (emotion) or NaN."""
+    """The samples of one split, loaded once; missing labels are -1 (emotion) or NaN.
+
+    With a label schema: mode "multi" fills `emotions` (N, K) multi-hot, mode "distribution"
+    fills `distribution` (N, K) probabilities and `emotion` with the dominant class; `dominance`
+    (N,) and `targets` (N, T, columns in target_names order) when the schema declares them.
+    A missing multi-label set or distribution is a NaN row; a stored {} distribution ("no
+    emotion") has no class to match and counts as missing too.
+    """
     ids: np.ndarray  # (N,) int64 sample ids
     paths: list[str]  # crop paths relative to the data dir
     emotion: np.ndarray  # (N,) int64 class code, -1 = missing
     va: np.ndarray  # (N, 2) float32 valence, arousal
     stress: np.ndarray  # (N,) float32
+    mode: str = field(default="single", kw_only=True)  # the schema's emotion mode
+    emotions: np.ndarray | None = field(default=None, kw_only=True)  # (N, K) float32 0/1
+    distribution: np.ndarray | None = field(default=None, kw_only=True)  # (N, K) float32
+    dominance: np.ndarray | None = field(default=None, kw_only=True)  # (N,) float32 in [-1, 1]
+    targets: np.ndarray | None = field(default=None, kw_only=True)  # (N, T) float32
+    target_names: list[str] = field(default_factory=list, kw_only=True)
 
     def __len__(self) -> int:
         return len(self.paths)
 
+    def emotion_target(self) -> np.ndarray:
+        """What the emotion loss trains on: class codes (single), multi-hot rows (multi) or
+        probability rows (distribution)."""
+        if self.mode == "multi" and self.emotions is not None:
+            return self.emotions
+        if self.mode == "distribution" and self.distribution is not None:
+            return self.distribution
+        return self.emotion
+
     def labelled(self) -> dict[str, bool]:
-        """Which tasks have at least one label here."""
-        return {"emotion": bool((self.emotion >= 0).any()), "va": bool(np.isfinite(self.va).any()),
-                "stress": bool(np.isfinite(self.stress).any())}
+        """Which tasks have at least one label here (dominance and targets only when loaded)."""
+        y = self.emotion_target()
+        emotion = bool(np.isfinite(y).all(axis=1).any()) if y.ndim == 2 else bool((y >= 0).any())
+        out = {"emotion": emotion, "va": bool(np.isfinite(self.va).any()),
+               "stress": bool(np.isfinite(self.stress).any())}
+        if self.dominance is not None:
+            out["dominance"] = bool(np.isfinite(self.dominance).any())
+        if self.targets is not None:
+            out["targets"] = bool(np.isfinite(self.targets).any())
+        return out
+
+    def row_fields(self) -> list[str]:
+        """The fields holding one entry per sample (what a subset or a concatenation cuts)."""
+        return [f.name for f in fields(self)
+                if f.name == "paths" or isinstance(getattr(self, f.name), np.ndarray)]
+
+    def trained_heads(self, tasks: list[str]) -> dict[str, bool]:
+        """ModelConfig.trained for a run of these tasks: a head is trained when its task is
+        on and has labels; each named target by its own column."""
+        labelled = self.labelled()
+        out = {t: t in tasks and v for t, v in labelled.items() if t != "targets"}
+        for j, name in enumerate(self.target_names):
+            out[name] = "targets" in tasks and bool(np.isfinite(self.targets[:, j]).any())
+        return out
 
 
 def _f(v: float | None) -> float:
     return math.nan if v is None else float(v)
 
 
+def _multi_hot(names: list[str] | None, code: dict[str, int]) -> np.ndarray:
+    row = np.full(len(code), np.nan, np.float32)
+    if names is not None:
+        row[:] = 0.0
+        row[[code[n] for n in names if n in code]] = 1.0
+    return row
+
+
+def _probabilities(dist: dict[str, float] | None, code: dict[str, int]) -> np.ndarray:
+    row = np.full(len(code), np.nan, np.float32)
+    if dist and sum(float(v) for k, v in dist.items() if k in code) > 0:
+        row[:] = 0.0
+        for k, v in dist.items():
+            if k in code:
+                row[code[k]] = float(v)
+        row /= row.sum()
+    return row
+
+
 def load_rows(session: Session, dataset_id: int, split: str | None, classes: list[str], *,
-              max_samples: int | None = None, seed: int = 0) -> SplitRows:
-    """Rows of a dataset's split (None = all), ordered by id; max_samples takes a seeded subset."""
-    stmt = select(Sample.id, Sample.crop_path, Sample.cur_emotion, Sample.cur_valence,
-                  Sample.cur_arousal, Sample.cur_stress).where(Sample.dataset_id == dataset_id)
+              max_samples: int | None = None, seed: int = 0, schema: LabelSchema | None = None
+              ) -> SplitRows:
+    """Rows of a dataset's split (None = all), ordered by id; max_samples takes a seeded subset.
+    schema (None = single-label over classes) says which label columns to read."""
+    schema = schema or LabelSchema(classes=tuple(classes))
+    cols = [Sample.id, Sample.crop_path, Sample.cur_emotion, Sample.cur_valence,
+            Sample.cur_arousal, Sample.cur_stress]
+    extra = {"multi": Sample.cur_emotions, "distribution": Sample.cur_distribution}.get(
+        schema.emotion_mode)
+    cols += [extra if extra is not None else null(),
+             Sample.cur_dominance if schema.dominance else null(),
+             Sample.cur_targets if schema.targets else null()]
+    stmt = select(*cols).where(Sample.dataset_id == dataset_id)
     if split is not None:
         stmt = stmt.where(Sample.split == split)
     rows = session.execute(stmt.order_by(Sample.id)).all()
@@ -53,15 +125,31 @@ def load_rows(session: Session, dataset_id: int, split: str | None, classes: lis
         keep = np.sort(np.random.default_rng(seed).choice(len(rows), max_samples, replace=False))
         rows = [rows[i] for i in keep]
     code = {c: i for i, c in enumerate(classes)}
-    return SplitRows(
-        ids=np.array([r[0] for r in rows], np.int64), paths=[r[1] for r in rows],
-        emotion=np.array([code.get(r[2], -1) if r[2] is not None else -1 for r in rows], np.int64),
+    emotion = np.array([code.get(r[2], -1) if r[2] is not None else -1 for r in rows], np.int64)
+    k = len(classes)
+    out = SplitRows(
+        ids=np.array([r[0] for r in rows], np.int64), paths=[r[1] for r in rows], emotion=emotion,
         va=np.array([[_f(r[3]), _f(r[4])] for r in rows], np.float32).reshape(-1, 2),
-        stress=np.array([_f(r[5]) for r in rows], np.float32))
+        stress=np.array([_f(r[5]) for r in rows], np.float32), mode=schema.emotion_mode)
+    if schema.emotion_mode == "multi":
+        out.emotions = np.array([_multi_hot(r[6], code) for r in rows], np.float32).reshape(-1, k)
+    elif schema.emotion_mode == "distribution":
+        out.distribution = np.array([_probabilities(r[6], code) for r in rows], np.float32).reshape(-1, k)
+        known = np.isfinite(out.distribution).all(axis=1)
+        out.emotion = np.where(known, np.nan_to_num(out.distribution).argmax(axis=1), -1).astype(np.int64)
+    if schema.dominance:
+        out.dominance = np.array([_f(r[7]) for r in rows], np.float32)
+    if schema.targets:
+        out.target_names = [t.name for t in schema.targets]
+        out.targets = np.array([[_f((r[8] or {}).get(n)) for n in out.target_names] for r in rows],
+                               np.float32).reshape(-1, len(out.target_names))
+    return out
 
 
 class AffectDataset(Dataset):
-    """Item i -> {"x": (C, S, S) float, "emotion": int64, "va": (2,), "stress": (1,), "index"}.
+    """Item i -> {"x": (C, S, S) float, "emotion": int64 code or (K,) float (multi-hot or
+    distribution, per rows.mode), "va": (2,), "stress": (1,), "index"}, plus "dominance": (1,)
+    and "targets": (T,) when the rows carry them.
 
     Images are the stored canonical crops (data_dir/crop_path, core.faces.crop), preprocessed
     exactly as at inference (core.model.preprocess: the same resize, colour conversion and
@@ -95,11 +183,25 @@ class AffectDataset(Dataset):
             rng = np.random.default_rng([self.seed, self.epoch, i])
             img = apply(img, self.augment, rng, self.config.input_size,
                         gray=self.config.channels == 1, native_size=self.config.native_size)
-        return {"x": preprocess(img, self.config)[0],
-                "emotion": torch.tensor(self.rows.emotion[i]),
+        item = {"x": preprocess(img, self.config)[0],
+                "emotion": torch.as_tensor(self.rows.emotion_target()[i].copy()),
                 "va": torch.from_numpy(self.rows.va[i].copy()),
                 "stress": torch.from_numpy(self.rows.stress[i:i + 1].copy()),
                 "index": torch.tensor(i)}
+        return item | label_extras(self.rows, i)
+
+
+LABEL_KEYS = ("emotion", "va", "stress", "dominance", "targets")  # batch keys the loss reads
+
+
+def label_extras(rows: SplitRows, i: int) -> dict[str, torch.Tensor]:
+    """The dominance and named-target labels of row i, for the rows that carry them."""
+    out = {}
+    if rows.dominance is not None:
+        out["dominance"] = torch.from_numpy(rows.dominance[i:i + 1].copy())
+    if rows.targets is not None:
+        out["targets"] = torch.from_numpy(rows.targets[i].copy())
+    return out
 
 
 def missing_files(rows: SplitRows, data_dir: Path, limit: int = 5) -> list[str]:

@@ -108,13 +108,13 @@ def subjects_and_frames(session: Session, ids: np.ndarray) -> tuple[np.ndarray, 
 def concat(parts: list[SplitRows]) -> SplitRows:
     """One rows object from several of the same type."""
     first = parts[0]
-    return replace(first, **{f.name: _join([getattr(p, f.name) for p in parts]) for f in fields(first)})
+    return replace(first, **{f: _join([getattr(p, f) for p in parts]) for f in first.row_fields()})
 
 
 def take(rows: SplitRows, idx: np.ndarray) -> SplitRows:
     """The rows at positions idx (same type, every field subset)."""
     idx = np.asarray(idx, np.int64)
-    return replace(rows, **{f.name: _pick(getattr(rows, f.name), idx) for f in fields(rows)})
+    return replace(rows, **{f: _pick(getattr(rows, f), idx) for f in rows.row_fields()})
 
 
 def _join(values: list) -> list | np.ndarray:

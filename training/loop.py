@@ -18,6 +18,7 @@ from core.model.checkpoint import CheckpointWriteError, save_checkpoint
 from core.train_config import TrainConfig
 from training import dist, runs
 from training.build import build_for_training
+from training.data import LABEL_KEYS
 from training.evaluate import autocast, evaluate, summary
 from training.setup import amp_dtype, load_data, make_loaders, make_loss, make_optimizer, make_scheduler
 from training.state import load_state, rng_state, save_state, seed_everything, set_rng_state
@@ -81,9 +82,9 @@ class Trainer:
         cfg, ctx = self.cfg, self.ctx
         seed_everything(cfg.seed)
         self.data = load_data(cfg)
-        labelled = self.data.train.labelled()
-        trained = {t: t in cfg.tasks and labelled[t] for t in labelled}
-        self.model = build_for_training(cfg, self.data.classes, trained).to(ctx.device)
+        trained = self.data.train.trained_heads(cfg.tasks)
+        self.model = build_for_training(cfg, self.data.classes, trained,
+                                        schema=self.data.schema).to(ctx.device)
         self.train_loader, self.val_loader, self.loader_gen = make_loaders(
             cfg, self.data, self.model.config, ctx)
         self.loss_fn = make_loss(cfg, self.data, ctx.device)
@@ -178,7 +179,7 @@ class Trainer:
     def train_step(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
         dev = self.ctx.device
         x = batch["x"].to(dev, non_blocking=True)
-        targets = {k: batch[k].to(dev, non_blocking=True) for k in ("emotion", "va", "stress")}
+        targets = {k: batch[k].to(dev, non_blocking=True) for k in LABEL_KEYS if k in batch}
         with autocast(dev, self.amp):
             out = self.net(x)
         loss, losses = self.loss_fn(out, targets)  # float32, outside autocast
@@ -230,9 +231,11 @@ class Trainer:
         score = v.get("combined")
         if score is None:
             score = -v["loss"] if v.get("loss") is not None else -stats["loss"]
+        name = v.get("combined_name") if v.get("combined") is not None else (
+            "-val_loss" if v.get("loss") is not None else "-train_loss")
         return {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
                 "train_loss": stats["loss"], "train": stats["losses"], "val": v,
-                "score": score, "seconds": round(seconds, 3),
+                "score": score, "score_name": name, "seconds": round(seconds, 3),
                 "images_per_s": round(stats["images_per_s"], 1), "world_size": self.ctx.world_size}
 
     def update_best(self, record: dict, val: dict | None) -> bool:
@@ -244,7 +247,10 @@ class Trainer:
         improved = self.best is None or record["score"] > self.best_score
         if improved:
             self.best_score, self.bad_epochs = record["score"], 0
-            self.best = {"epoch": record["epoch"], "score": record["score"], "val": val}
+            self.best = {"epoch": record["epoch"], "score": record["score"],
+                         "score_name": record["score_name"], "val": val}
+            if val and val.get("tuned_thresholds"):  # multi-label: best.pt carries them
+                self.model.config.thresholds = dict(val["tuned_thresholds"])
         else:
             self.bad_epochs += 1
         return improved
@@ -267,7 +273,9 @@ class Trainer:
         runs.write_metrics(self.run_id, self.metrics(), str(self.dir / "best.pt"))
 
     def metrics(self) -> dict:
-        return {"history": self.history, "best": self.best}
+        """The run's metrics; score_name says what the model-selection score sums."""
+        name = (self.best or {}).get("score_name") or (self.history[-1].get("score_name") if self.history else None)
+        return {"history": self.history, "best": self.best, "score_name": name}
 
     def finish(self, status: str) -> dict:
         best = self.dir / "best.pt"

@@ -1,7 +1,8 @@
-"""Masked multi-task losses (emotion CE/KL, V/A CCC+MSE, stress BCE) and task weighting.
+"""Masked multi-task losses (emotion CE / multi-label BCE / KL, V/A/D CCC+MSE, stress BCE, named
+targets MSE/CCC) and task weighting.
 
-Every loss ignores the samples whose label for its task is missing (emotion code -1 or a NaN
-distribution row; NaN V/A or stress) and is exactly 0, with zero gradients, when a batch has
+Every loss ignores the samples whose label for its task is missing (emotion code -1, a NaN
+multi-label or distribution row; NaN V/A/D, stress or target) and is exactly 0, with zero gradients, when a batch has
 no label for it, so datasets with partial labels train together. No loss syncs with the GPU.
 """
 from __future__ import annotations
@@ -10,10 +11,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from core.train_config import DEFAULT_TASK_WEIGHTS
+
 EPS = 1e-8
 # Kendall et al. 2018: L = c / sigma^2 * L_t + log sigma, with c = 1 for classification-like and
 # 1/2 for regression tasks; we learn s = log sigma^2, so the term is c * exp(-s) * L_t + s / 2.
-UNCERTAINTY_SCALE = {"emotion": 1.0, "va": 0.5, "stress": 1.0}
+UNCERTAINTY_SCALE = {"emotion": 1.0, "va": 0.5, "stress": 1.0, "dominance": 0.5, "targets": 0.5}
 
 
 def masked_cross_entropy(logits: Tensor, target: Tensor, *, weight: Tensor | None = None,
@@ -35,6 +38,18 @@ def soft_kl(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     safe = torch.where(mask[:, None], target, torch.full_like(target, 1.0 / target.shape[1]))
     log_q = F.log_softmax(logits.float(), dim=1)
     per = (torch.xlogy(safe, safe) - safe * log_q).sum(dim=1)
+    return (per * mask).sum() / mask.sum().clamp_min(1), mask.sum()
+
+
+def multilabel_bce(logits: Tensor, target: Tensor, *, pos_weight: Tensor | None = None
+                   ) -> tuple[Tensor, Tensor]:
+    """(binary cross-entropy per class averaged over labelled rows and classes, number labelled)
+    for multi-hot targets (B, K); a row with any NaN is missing. pos_weight (K,) weighs each
+    class's positives (BCEWithLogits' pos_weight, e.g. negatives / positives)."""
+    mask = torch.isfinite(target).all(dim=1)
+    safe = torch.where(mask[:, None], target, torch.zeros_like(target)).float()
+    per = F.binary_cross_entropy_with_logits(logits.float(), safe, pos_weight=pos_weight,
+                                             reduction="none").mean(dim=1)
     return (per * mask).sum() / mask.sum().clamp_min(1), mask.sum()
 
 
@@ -73,6 +88,16 @@ def masked_bce(prob: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return (per * mask).sum() / mask.sum().clamp_min(1), mask.sum()
 
 
+def _regression(pred: Tensor, target: Tensor, kind: str) -> tuple[Tensor, Tensor]:
+    """1 - CCC, MSE or their sum (kind ccc | mse | both), with ccc_loss's count."""
+    parts = []
+    if kind in ("ccc", "both"):
+        parts.append(ccc_loss(pred, target))
+    if kind in ("mse", "both"):
+        parts.append(masked_mse(pred, target))
+    return sum(p[0] for p in parts), parts[0][1]
+
+
 class MultiTaskLoss(nn.Module):
     """forward(outputs, targets) -> (total, {task: loss}); fixed task weights, or learned
     log-variances (uncertainty weighting; its parameters must go to the optimiser)."""
@@ -80,13 +105,18 @@ class MultiTaskLoss(nn.Module):
     def __init__(self, *, tasks: list[str] | tuple[str, ...] = ("emotion", "va", "stress"),
                  task_weights: dict[str, float] | None = None, uncertainty: bool = False,
                  va_loss: str = "ccc", class_weights: Tensor | None = None,
-                 label_smoothing: float = 0.0):
+                 label_smoothing: float = 0.0, emotion_mode: str = "single",
+                 pos_weight: Tensor | None = None, target_loss: str = "mse",
+                 target_ranges: dict[str, list[float]] | None = None):
         super().__init__()
         self.tasks = list(tasks)
-        self.task_weights = {"emotion": 1.0, "va": 0.5, "stress": 0.5} | dict(task_weights or {})
-        self.va_loss = va_loss
+        self.task_weights = DEFAULT_TASK_WEIGHTS | dict(task_weights or {})
+        self.va_loss, self.target_loss = va_loss, target_loss
         self.label_smoothing = label_smoothing
+        self.emotion_mode = emotion_mode
+        self.target_ranges = dict(target_ranges or {})  # name -> [low, high], in target column order
         self.register_buffer("class_weights", class_weights, persistent=False)
+        self.register_buffer("pos_weight", pos_weight, persistent=False)
         self.log_vars = nn.ParameterDict(
             {t: nn.Parameter(torch.zeros(())) for t in self.tasks}) if uncertainty else None
 
@@ -96,21 +126,27 @@ class MultiTaskLoss(nn.Module):
         out: dict[str, tuple[Tensor, Tensor]] = {}
         if "emotion" in self.tasks and "emotion" in targets:
             y, logits = targets["emotion"], outputs["emotion"].float()
-            if y.is_floating_point() and y.ndim == 2:
+            if self.emotion_mode == "multi":
+                out["emotion"] = multilabel_bce(logits, y, pos_weight=self.pos_weight)
+            elif y.is_floating_point() and y.ndim == 2:
                 out["emotion"] = soft_kl(logits, y)
             else:
                 out["emotion"] = masked_cross_entropy(logits, y, weight=self.class_weights,
                                                       label_smoothing=self.label_smoothing)
-        if "va" in self.tasks and "va" in targets:
-            pred, y = outputs["va"], targets["va"]
-            parts = []
-            if self.va_loss in ("ccc", "both"):
-                parts.append(ccc_loss(pred, y))
-            if self.va_loss in ("mse", "both"):
-                parts.append(masked_mse(pred, y))
-            out["va"] = (sum(p[0] for p in parts), parts[0][1])
+        for task in ("va", "dominance"):
+            if task in self.tasks and task in targets and task in outputs:
+                out[task] = _regression(outputs[task], targets[task], self.va_loss)
         if "stress" in self.tasks and "stress" in targets:
             out["stress"] = masked_bce(outputs["stress"], targets["stress"])
+        if "targets" in self.tasks and "targets" in targets and self.target_ranges:
+            names = list(self.target_ranges)
+            low = targets["targets"].new_tensor([self.target_ranges[n][0] for n in names])
+            span = targets["targets"].new_tensor([self.target_ranges[n][1] - self.target_ranges[n][0]
+                                                  for n in names])
+            pred = torch.cat([outputs[n].float().reshape(-1, 1) for n in names], dim=1)
+            # on each range scaled to [0, 1], so a -3..3 target weighs like a 0..1 trait
+            out["targets"] = _regression((pred - low) / span, (targets["targets"] - low) / span,
+                                         self.target_loss)
         return out
 
     def forward(self, outputs: dict[str, Tensor], targets: dict[str, Tensor]

@@ -1,12 +1,14 @@
 """What a run is built from: split rows, data loaders, loss, optimiser, scheduler, AMP."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
 from core.config import get_settings
+from core.label_schema import LabelSchema
 from core.model.config import ModelConfig
 from core.store.datasets import dataset_taxonomy, require_dataset
 from core.store.db import read_session
@@ -30,28 +32,40 @@ class RunData:
     classes: list[str]
     train: SplitRows
     val: SplitRows | None
+    schema: LabelSchema | None = field(default=None, kw_only=True)  # None: single-label over classes
+
+
+def stored_schema(ds) -> LabelSchema:
+    """The dataset's label schema (datasets.label_schema; a dataset without one is single-label
+    over its taxonomy classes)."""
+    try:
+        from core.store.datasets import dataset_schema
+    except ImportError:  # a store from before issue 12's schema column
+        return LabelSchema(classes=tuple(dataset_taxonomy(ds).classes))
+    return dataset_schema(ds)
 
 
 def load_data(cfg: TrainConfig) -> RunData:
     """The dataset's classes and the rows of its train and val splits (checked non-empty)."""
     with read_session() as s:
         ds = require_dataset(s, cfg.dataset)
-        classes = list(dataset_taxonomy(ds).classes)
-        kw = {"max_samples": cfg.max_samples, "seed": cfg.seed}
+        schema = stored_schema(ds)
+        classes = list(schema.classes)
+        kw = {"max_samples": cfg.max_samples, "seed": cfg.seed, "schema": schema}
         train = load_rows(s, ds.id, cfg.train_split, classes, **kw)
         val = load_rows(s, ds.id, cfg.val_split, classes, **kw) if cfg.val_split else None
     if len(train) == 0:
         raise ValueError(f"dataset {cfg.dataset!r} has no samples in split {cfg.train_split!r}; "
                          f"split it first (python -m core split --dataset {cfg.dataset})")
     labelled = train.labelled()
-    if not any(labelled[t] for t in cfg.tasks):
+    if not any(labelled.get(t) for t in cfg.tasks):
         raise ValueError(f"the {cfg.train_split} split has no labels for the tasks {cfg.tasks}")
     data_dir = get_settings().data_dir
     for rows in (train, val):
         missing = missing_files(rows, data_dir) if rows is not None else []
         if missing:
             raise FileNotFoundError(f"crops missing under {data_dir}: {', '.join(missing)}")
-    return RunData(classes, train, val if val is not None and len(val) else None)
+    return RunData(classes, train, val if val is not None and len(val) else None, schema=schema)
 
 
 def make_loaders(cfg: TrainConfig, data: RunData, mc: ModelConfig, ctx: DistContext
@@ -84,9 +98,23 @@ def make_loss(cfg: TrainConfig, data: RunData, device: torch.device) -> MultiTas
     if cw is not None and len(cw) != len(data.classes):
         raise ValueError(f"class_weights has {len(cw)} values for {len(data.classes)} classes")
     weight = torch.tensor(cw, dtype=torch.float32) if cw is not None else None
+    schema = data.schema or LabelSchema(classes=tuple(data.classes))
+    pos = positive_weights(data.train.emotions) if cfg.pos_weight and data.train.emotions is not None else None
     return MultiTaskLoss(tasks=cfg.tasks, task_weights=cfg.task_weights,
                          uncertainty=cfg.uncertainty_weighting, va_loss=cfg.va_loss,
-                         class_weights=weight, label_smoothing=cfg.label_smoothing).to(device)
+                         class_weights=weight, label_smoothing=cfg.label_smoothing,
+                         emotion_mode=schema.emotion_mode, target_loss=cfg.target_loss,
+                         pos_weight=None if pos is None else torch.tensor(pos, dtype=torch.float32),
+                         target_ranges={t.name: [t.low, t.high] for t in schema.targets}).to(device)
+
+
+def positive_weights(multi_hot: np.ndarray, cap: float = 100.0) -> np.ndarray:
+    """Per-class BCE positive weight negatives / positives over the labelled rows (capped; 1 for
+    a class without positives or negatives)."""
+    known = np.isfinite(multi_hot).all(axis=1)
+    y = multi_hot[known]
+    pos, neg = y.sum(axis=0), (1 - y).sum(axis=0)
+    return np.where((pos > 0) & (neg > 0), np.minimum(neg / np.maximum(pos, 1), cap), 1.0)
 
 
 def make_optimizer(cfg: TrainConfig, model: torch.nn.Module, loss: MultiTaskLoss

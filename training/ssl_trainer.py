@@ -40,9 +40,9 @@ class StageTrainer(Trainer):
         cfg, ctx = self.cfg, self.ctx
         seed_everything(cfg.seed)
         self.data = self.given
-        labelled = self.data.train.labelled()
-        trained = {t: t in cfg.tasks and labelled[t] for t in labelled}
-        self.model = build_for_training(cfg, self.data.classes, trained).to(ctx.device)
+        trained = self.data.train.trained_heads(cfg.tasks)
+        self.model = build_for_training(cfg, self.data.classes, trained,
+                                        schema=self.data.schema).to(ctx.device)
         if isinstance(self.data.train, FeatureRows):
             self.train_loader, self.val_loader, self.loader_gen = feature_loaders(
                 cfg, self.data.train, self.data.val, len(self.data.classes))

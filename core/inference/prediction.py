@@ -1,4 +1,4 @@
-"""FacePrediction and the numpy post-processing shared by every backend (torch, TorchScript, ONNX)."""
+"""FacePrediction and the numpy post-processing every backend (torch, TorchScript, ONNX) shares, for every head."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,14 +14,16 @@ HEAD_OUTPUTS = ("emotion", "va", "stress")  # exported graph outputs, then confi
 
 def output_names(config: ModelConfig) -> list[str]:
     """Names and order of the raw model outputs in an exported graph."""
-    return [*HEAD_OUTPUTS, *config.extra_targets]
+    return [*HEAD_OUTPUTS, *(["dominance"] if config.dominance else []), *config.extra_targets]
 
 
 def postprocess(raw: dict[str, np.ndarray], config: ModelConfig) -> dict[str, np.ndarray]:
-    """Raw outputs -> {"probs": (N, K), "va": (N, 2), "stress": (N,), extra targets: (N,)}.
+    """Raw outputs -> {"probs": (N, K), "va": (N, 2), "stress": (N,), "dominance": (N,) when
+    the model has it, extra targets: (N,)}.
 
-    The same rule as AffectNet.predict: softmax over classes (per-class sigmoid when
-    multi_label); an untrained V/A or stress head is replaced by its prior from the probs.
+    The same rule as AffectNet.predict: softmax over classes (per-class sigmoid in multi-label
+    mode); an untrained V/A or stress head is replaced by its prior from the probs. Named
+    targets come out of the graph already inside their range.
     """
     logits = np.asarray(raw["emotion"], np.float64)
     if config.multi_label:
@@ -34,6 +36,8 @@ def postprocess(raw: dict[str, np.ndarray], config: ModelConfig) -> dict[str, np
                              trained=config, classes=config.classes)
     va, stress = np.asarray(va, np.float64), np.asarray(stress, np.float64)
     out = {"probs": probs, "va": va, "stress": stress}
+    if config.dominance:
+        out["dominance"] = np.asarray(raw["dominance"], np.float64).reshape(-1)
     for name in config.extra_targets:
         out[name] = np.asarray(raw[name], np.float64).reshape(-1)
     return out
@@ -41,7 +45,9 @@ def postprocess(raw: dict[str, np.ndarray], config: ModelConfig) -> dict[str, np
 
 @dataclass(kw_only=True)
 class FacePrediction:
-    """One face: emotion distribution, valence/arousal in [-1, 1], stress in [0, 1].
+    """One face: emotion probabilities (a distribution, or per-category sigmoids in multi-label
+    mode with the categories above their thresholds in `emotions`), valence/arousal in [-1, 1],
+    stress in [0, 1], and dominance / named targets when the model has those heads.
 
     bbox (x, y, w, h), score, keypoints (5, 2) and quality are in frame pixels and, with crop,
     set only by predict_frame; flags say which numbers are trained outputs and which are the prior.
@@ -58,7 +64,11 @@ class FacePrediction:
     score: float | None = None  # detector confidence
     keypoints: np.ndarray | None = None
     quality: float | None = None
-    extra: dict[str, float] = field(default_factory=dict)  # config.extra_targets, raw values
+    extra: dict[str, float] = field(default_factory=dict)  # extra targets without a range, raw
+    mode: str = "single"  # the emotion mode: single | multi (probs are per-class sigmoids) | distribution
+    emotions: list[str] | None = None  # multi: every category at or above its threshold
+    dominance: float | None = None  # in [-1, 1], when the model has a dominance head
+    targets: dict[str, float] = field(default_factory=dict)  # named targets, inside their ranges
     # the face's canonical aligned crop (BGR, core.faces.crop) when predict_frame found it; not
     # part of to_dict(), never compared
     crop: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -79,6 +89,10 @@ class FacePrediction:
             "stress": float(self.stress),
             "flags": dict(self.flags),
             **({"extra": {k: float(v) for k, v in self.extra.items()}} if self.extra else {}),
+            **({"mode": self.mode} if self.mode != "single" else {}),
+            **({"emotions": list(self.emotions)} if self.emotions is not None else {}),
+            **({"dominance": float(self.dominance)} if self.dominance is not None else {}),
+            **({"targets": {k: float(v) for k, v in self.targets.items()}} if self.targets else {}),
         }
 
 
@@ -87,6 +101,8 @@ def to_predictions(post: dict[str, np.ndarray], config: ModelConfig,
     """One FacePrediction per row of postprocess()'s arrays; faces (core.faces.Face) add the
     box, score, keypoints and quality."""
     flags = head_flags(config)
+    thresholds = np.asarray(config.class_thresholds())
+    named = config.named_targets
     out = []
     for i, row in enumerate(post["probs"]):
         top = int(np.argmax(row))
@@ -96,9 +112,33 @@ def to_predictions(post: dict[str, np.ndarray], config: ModelConfig,
             emotion=config.classes[top], confidence=float(row[top]),
             valence=float(post["va"][i, 0]), arousal=float(post["va"][i, 1]),
             stress=float(post["stress"][i]), flags=dict(flags),
-            extra={t: float(post[t][i]) for t in config.extra_targets},
+            extra={t: float(post[t][i]) for t in config.extra_targets if t not in named},
+            mode=config.emotion_mode,
+            emotions=[c for c, p, t in zip(config.classes, row, thresholds) if p >= t]
+            if config.emotion_mode == "multi" else None,
+            dominance=float(post["dominance"][i]) if "dominance" in post else None,
+            targets={t: float(post[t][i]) for t in named},
             bbox=None if face is None else tuple(float(v) for v in face.bbox),
             score=None if face is None else float(face.score),
             keypoints=None if face is None else np.asarray(face.keypoints, np.float32),
             quality=None if face is None or face.quality is None else float(face.quality)))
     return out
+
+
+def head_outputs(post: dict[str, np.ndarray], config: ModelConfig, i: int) -> dict[str, Any] | None:
+    """Row i's outputs beyond the single-label ones, as stored in predictions.outputs:
+    {"emotions": {class: sigmoid prob}, "thresholds": {class: t}} (multi), {"distribution":
+    {class: p}} (distribution), "dominance", {"targets": {name: value}}; None when the model
+    has none of these heads."""
+    out: dict[str, Any] = {}
+    row = post["probs"][i]
+    if config.emotion_mode == "multi":
+        out["emotions"] = {c: float(p) for c, p in zip(config.classes, row)}
+        out["thresholds"] = dict(zip(config.classes, config.class_thresholds()))
+    elif config.emotion_mode == "distribution":
+        out["distribution"] = {c: float(p) for c, p in zip(config.classes, row)}
+    if "dominance" in post:
+        out["dominance"] = float(post["dominance"][i])
+    if config.named_targets:
+        out["targets"] = {t: float(post[t][i]) for t in config.named_targets}
+    return out or None

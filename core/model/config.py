@@ -4,9 +4,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from core.config_dict import from_known_keys
+from core.label_schema import LabelSchema
 from core.taxonomy import AFFECTNET8
 
 HEADS = ("emotion", "va", "stress")
+EMOTION_MODES = ("single", "multi", "distribution")  # softmax | sigmoid per class | softmax (KL-trained)
 IMAGENET_MEAN = [0.485, 0.456, 0.406]  # RGB, on [0, 1]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 
@@ -32,6 +34,17 @@ class ModelConfig:
     backbone: str = "mini_xception"  # key of core.model.net.BACKBONES
     classes: list[str] = field(default_factory=lambda: list(AFFECTNET8))  # emotion logit order
     multi_label: bool = False  # True: independent sigmoids per class instead of one softmax
+    # how the emotion head is read: single (softmax, one class), multi (sigmoid per class, a
+    # category counts when its probability reaches its threshold), distribution (softmax read
+    # as probabilities over the classes, trained with KL); multi_label follows it
+    emotion_mode: str = "single"
+    # multi mode: per-class decision thresholds tuned on validation (None = 0.5 each)
+    thresholds: dict[str, float] | None = None
+    dominance: bool = False  # a dominance head: (B, 1) in [-1, 1] (tanh)
+    # extra targets declared with a range (core.label_schema.TargetSpec): the head's output is
+    # low + (high - low) * sigmoid(x), i.e. always inside [low, high]; others stay raw
+    target_ranges: dict[str, list[float]] = field(default_factory=dict)
+    label_schema: dict | None = None  # the dataset's LabelSchema.to_dict() the model was trained on
     # preprocessing: core.model.preprocess resizes the canonical crop (core.faces.crop) to
     # input_size with core.faces.crop.resize_crop, then (x / 255 - mean) / std per channel
     input_size: int = 64  # square side in pixels the crops are resized to
@@ -62,8 +75,28 @@ class ModelConfig:
             raise ValueError(f"mean/std need {self.channels} values, got {self.mean}/{self.std}")
         if len(set(self.classes)) != len(self.classes) or not self.classes:
             raise ValueError(f"classes must be non-empty and unique: {self.classes}")
+        if self.emotion_mode not in EMOTION_MODES:
+            raise ValueError(f"emotion_mode must be one of {EMOTION_MODES}, got {self.emotion_mode!r}")
+        if self.multi_label and self.emotion_mode == "single":  # a checkpoint from before modes
+            self.emotion_mode = "multi"
+        self.multi_label = self.emotion_mode == "multi"
+        for name, rng in self.target_ranges.items():
+            if name not in self.extra_targets or len(rng) != 2 or not float(rng[0]) < float(rng[1]):
+                raise ValueError(f"target range {name}: {rng!r} must be [low, high] of an extra target")
+        self.target_ranges = {k: [float(v[0]), float(v[1])] for k, v in self.target_ranges.items()}
+        if self.thresholds is not None:
+            self.thresholds = {str(k): float(v) for k, v in self.thresholds.items()}
         self.trained = {h: bool(self.trained.get(h, False)) for h in HEADS} | {
             k: bool(v) for k, v in self.trained.items() if k not in HEADS}
+
+    def class_thresholds(self) -> list[float]:
+        """The decision threshold of each class in class order (0.5 unless tuned)."""
+        return [float((self.thresholds or {}).get(c, 0.5)) for c in self.classes]
+
+    @property
+    def named_targets(self) -> list[str]:
+        """The extra targets declared with a range (the dataset's named targets)."""
+        return [t for t in self.extra_targets if t in self.target_ranges]
 
     @classmethod
     def for_backbone(cls, backbone: str, **overrides) -> ModelConfig:
@@ -85,3 +118,14 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
         return from_known_keys(cls, d)
+
+
+def schema_heads(schema: LabelSchema) -> dict:
+    """ModelConfig overrides giving a model the heads a dataset's LabelSchema declares: its
+    classes and emotion mode, a dominance head when it has dominance, one range-squashed head per
+    named target; the schema itself is carried along (self-describing checkpoints)."""
+    return {"classes": list(schema.classes), "emotion_mode": schema.emotion_mode,
+            "multi_label": schema.emotion_mode == "multi",
+            "dominance": bool(schema.dominance), "extra_targets": [t.name for t in schema.targets],
+            "target_ranges": {t.name: [t.low, t.high] for t in schema.targets},
+            "label_schema": schema.to_dict()}

@@ -1,4 +1,4 @@
-"""AffectNet: a backbone plus emotion, valence/arousal, stress and extra-target heads."""
+"""AffectNet: a backbone plus emotion, valence/arousal(/dominance), stress and named-target heads."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -55,7 +55,11 @@ class LinearHead(nn.Module):
 
 class AffectNet(nn.Module):
     """forward(x) -> {"emotion": (B, K) logits over config.classes, "va": (B, 2) in [-1, 1],
-    "stress": (B, 1) in [0, 1], one (B, 1) raw value per config.extra_targets}."""
+    "stress": (B, 1) in [0, 1], "dominance": (B, 1) in [-1, 1] when config.dominance, one (B, 1)
+    value per config.extra_targets (inside its range for a named target, else raw)}.
+
+    The emotion logits are read per config.emotion_mode (emotion_probs): softmax for single and
+    distribution, a sigmoid per class for multi-label."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -73,6 +77,12 @@ class AffectNet(nn.Module):
         self.stress_head = LinearHead(dim, 1, config.dropout, zero_init=True)
         self.extra_heads = nn.ModuleDict(
             {t: LinearHead(dim, 1, config.dropout, zero_init=True) for t in config.extra_targets})
+        if config.dominance:  # only when declared, so older checkpoints keep their state_dict keys
+            self.dominance_head = LinearHead(dim, 1, config.dropout, zero_init=True)
+        # named targets: low + (high - low) * sigmoid, registered so ONNX export bakes them in
+        ranges = [config.target_ranges.get(t, [0.0, 0.0]) for t in config.extra_targets]
+        self.register_buffer("target_low", torch.tensor([r[0] for r in ranges]), persistent=False)
+        self.register_buffer("target_span", torch.tensor([r[1] - r[0] for r in ranges]), persistent=False)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         fmap = self.backbone(x)
@@ -82,8 +92,13 @@ class AffectNet(nn.Module):
             "va": torch.tanh(self.va_head(fmap, pooled)),
             "stress": torch.sigmoid(self.stress_head(fmap, pooled)),
         }
-        for name, head in self.extra_heads.items():
-            out[name] = head(fmap, pooled)
+        if self.config.dominance:
+            out["dominance"] = torch.tanh(self.dominance_head(fmap, pooled))
+        for i, (name, head) in enumerate(self.extra_heads.items()):
+            value = head(fmap, pooled)
+            if name in self.config.target_ranges:
+                value = self.target_low[i] + self.target_span[i] * torch.sigmoid(value)
+            out[name] = value
         return out
 
     def emotion_probs(self, logits: torch.Tensor) -> torch.Tensor:

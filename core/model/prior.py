@@ -38,11 +38,17 @@ PRIOR_NOTE = ("a prior derived from the emotion probabilities (circumplex table;
 
 def head_flags(trained: Mapping[str, bool] | Any) -> dict[str, str]:
     """Where each head's number comes from: "trained" weights, the emotion-derived "prior"
-    (untrained V/A or stress heads), or "untrained" (an emotion head with random weights).
+    (untrained V/A or stress heads), or "untrained" (an emotion head with random weights, or an
+    untrained dominance or named-target head, which have no prior).
     `trained` is a ModelConfig or its `trained` mapping."""
     t = getattr(trained, "trained", trained)
-    return {"emotion": "trained" if t.get("emotion") else "untrained",
-            **{h: "trained" if t.get(h) else "prior" for h in PRIOR_HEADS}}
+    flags = {"emotion": "trained" if t.get("emotion") else "untrained",
+             **{h: "trained" if t.get(h) else "prior" for h in PRIOR_HEADS}}
+    # heads without a prior (dominance, named targets): a ModelConfig lists the ones it has,
+    # a mapping the ones it names
+    extra = ((["dominance"] if trained.dominance else []) + list(trained.extra_targets)
+             if hasattr(trained, "extra_targets") else [k for k in t if k not in flags])
+    return flags | {h: "trained" if t.get(h) else "untrained" for h in extra}
 
 
 def prior_note(flags: Mapping[str, str] | None) -> str:
