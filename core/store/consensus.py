@@ -68,13 +68,15 @@ def combine(field: str, values: Sequence[Any]) -> tuple[Any, bool]:
     return fmean(float(v) for v in values), False
 
 
-def _value(row: Any, field: str) -> Any:
+def field_value(row: Any, field: str) -> Any:
+    """A label row's value of one field (`target:<name>`: that target)."""
     if field.startswith("target:"):
         return (getattr(row, "targets", None) or {}).get(field.split(":", 1)[1])
     return getattr(row, field, None)
 
 
-def _fields(rows: Sequence[Any]) -> list[str]:
+def label_fields(rows: Sequence[Any]) -> list[str]:
+    """The per-field names these rows can carry: the label columns and `target:<name>` per target."""
     names = ["emotion", "emotions", "distribution", *SCALARS]
     targets = sorted({t for r in rows for t in (getattr(r, "targets", None) or {})})
     return names + [f"target:{t}" for t in targets]
@@ -87,14 +89,14 @@ def apply_consensus(cur: dict[str, Any], live: Iterable[Any], task_ids: set[int]
         return
     humans = sorted((a for a in live if a.source == "human"), key=lambda a: a.id, reverse=True)
     sources = dict(cur.get("cur_sources") or {})
-    for field in _fields(humans):
-        carrying = [a for a in humans if _value(a, field) is not None]
+    for field in label_fields(humans):
+        carrying = [a for a in humans if field_value(a, field) is not None]
         if not carrying or carrying[0].id not in task_ids:
             continue  # no human value, or a newer ordinary edit decides this field
         newest: dict[Any, Any] = {}
         for a in carrying:
             if a.id in task_ids:
-                newest.setdefault(a.annotator_id, _value(a, field))
+                newest.setdefault(a.annotator_id, field_value(a, field))
         if len(newest) < 2:
             continue
         value, tie = combine(field.split(":", 1)[0], list(newest.values()))

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import agreement as ag
-from core.store.consensus import SCALARS
+from core.store.consensus import field_value, label_fields
 from core.store.datasets import dataset_schema
 from core.store.models import Annotation, Annotator, Dataset, Sample
 from core.store.models_tasks import LabelTask, TaskLabel
@@ -34,12 +34,6 @@ class TaskRatings:
     values: dict[str, list[list[Any]]] = field(default_factory=dict)
 
 
-def _value(a: Any, name: str) -> Any:
-    if name.startswith("target:"):
-        return (a.targets or {}).get(name.split(":", 1)[1])
-    return getattr(a, name, None)
-
-
 def task_ratings(session: Session, task: LabelTask) -> TaskRatings:
     """Each annotator's newest (not undone) task value per field and sample."""
     rows = session.execute(select(TaskLabel.sample_id, TaskLabel.annotator_id, Annotation)
@@ -53,13 +47,12 @@ def task_ratings(session: Session, task: LabelTask) -> TaskRatings:
     ids = sorted({r[1] for r in rows})
     names = dict(session.execute(select(Annotator.id, Annotator.name).where(Annotator.id.in_(ids))).all())
     col, row = {s: j for j, s in enumerate(sample_ids)}, {a: i for i, a in enumerate(ids)}
-    targets = sorted({t for *_, a in rows for t in (a.targets or {})})
-    fields = ["emotion", "emotions", "distribution", *SCALARS, *(f"target:{t}" for t in targets)]
+    fields = label_fields([a for *_, a in rows])
     out = TaskRatings([names[a] for a in ids], sample_ids)
     for name in fields:
         grid: list[list[Any]] = [[None] * len(sample_ids) for _ in ids]
         for sid, who, a in rows:  # oldest first: the newest value wins
-            value = _value(a, name)
+            value = field_value(a, name)
             if a.id not in undone and value is not None:
                 grid[row[who]][col[sid]] = value
         if any(v is not None for r in grid for v in r):
