@@ -1,4 +1,4 @@
-"""Verbs over the label store: import, stats, split, export, db, demo, assets, backup, restore.
+"""Verbs over the label store: import, stats, split, export, schema, db, demo, assets, backup, restore.
 
 Project modules are imported inside the verb bodies so `affectlab --help` and `stats` start
 without torch, cv2 or mediapipe (tests/cli/test_startup.py checks it).
@@ -130,6 +130,60 @@ def export(
 
     with read_session() as s:
         return export_dataset(s, require_dataset(s, dataset).id, to, with_predictions=predictions, force=force)
+
+
+def format_schema(result: Result) -> str:
+    """The schema in a few lines: emotion mode and classes, V/A(/D) scale, stress, targets."""
+    sch = result["schema"]
+    lo, hi = sch["va_scale"]
+    targets = ", ".join(f"{t['name']} [{t['low']:g}, {t['high']:g}]" for t in sch["targets"]) or "none"
+    head = f"dataset {result['dataset']}" + (" (no stored schema: single-label over its taxonomy)"
+                                             if not result["stored"] else "")
+    return "\n".join([
+        head + (" -- schema changed" if result.get("changed") else ""),
+        f"emotion mode {sch['emotion_mode']} over {len(sch['classes'])} classes ({sch['class_list']}): "
+        + ", ".join(sch["classes"]),
+        f"valence/arousal source scale {lo:g}..{hi:g}; dominance {'yes' if sch['dominance'] else 'no'}; "
+        f"stress {'yes' if sch['stress'] else 'no'}",
+        f"named targets: {targets}"])
+
+
+@verb(app, "schema", text=format_schema, help="show or set a dataset's label schema")
+def schema(
+    dataset: Annotated[str, typer.Argument(metavar="DATASET", help="dataset name")],
+    set_: Annotated[str | None, typer.Option(
+        "--set", metavar="emotic|mosei|fiv2|FILE.json",
+        help="give the dataset this schema (a new dataset is created); refused when stored labels "
+             "would not fit it")] = None,
+    json_out: JsonOpt = False,
+) -> Result:
+    """Show a dataset's label schema, or set it with --set."""
+    from pathlib import Path
+
+    from core.ingest.rich_columns import read_schema_file
+    from core.label_schema import BUILTIN_SCHEMAS
+    from core.store.datasets import dataset_schema, get_or_create_dataset, require_dataset, set_label_schema
+    from core.store.db import read_session, write_session
+
+    if set_ is None:
+        with read_session() as s:
+            ds = require_dataset(s, dataset)
+            return {"dataset": ds.name, "schema": dataset_schema(ds).to_dict(), "stored": ds.label_schema is not None}
+    if set_ in BUILTIN_SCHEMAS:
+        wanted = BUILTIN_SCHEMAS[set_]()
+    elif Path(set_).is_file():
+        wanted = read_schema_file(Path(set_))
+    else:
+        raise ValueError(f"--set {set_!r} is neither {', '.join(BUILTIN_SCHEMAS)} nor a JSON file")
+    with write_session() as s, s.begin():
+        try:
+            before = dataset_schema(require_dataset(s, dataset)).to_dict()
+            ds = set_label_schema(s, dataset, wanted)
+        except LookupError:  # a new dataset, made with the schema (e.g. before importing into it)
+            before, ds = None, get_or_create_dataset(s, dataset, schema=wanted)
+        after = dataset_schema(ds).to_dict()
+        return {"dataset": ds.name, "schema": after, "stored": True, "changed": after != before,
+                "created": before is None}
 
 
 @verb(app, "db", help="database schema")

@@ -25,13 +25,16 @@ def schema_path(table: Path) -> Path:
 
 
 def read_table_schema(table: Path) -> LabelSchema | None:
-    """The label schema written beside an exported table; None when there is none.
-
-    A sidecar that is not a valid schema is a ValueError naming the file (nothing is imported).
-    """
+    """The label schema written beside an exported table; None when there is none."""
     path = schema_path(table)
     if table.is_dir() or not path.is_file():
         return None
+    return read_schema_file(path)
+
+
+def read_schema_file(path: Path) -> LabelSchema:
+    """A label schema from a JSON file (LabelSchema.to_dict's form); a ValueError naming the
+    file when it is unreadable or no valid schema."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):

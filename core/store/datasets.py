@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.auth import Identity, Role, require
 from core.label_schema import BUILTIN_CLASSES, LabelSchema
 from core.store.models import Dataset, Sample
 from core.store.schema_check import orphaned_labels
@@ -17,8 +18,8 @@ def _schema_taxonomy(schema: LabelSchema) -> Taxonomy:
 def get_or_create_dataset(session: Session, name: str, *, taxonomy: Taxonomy | None = None,
                           schema: LabelSchema | None = None) -> Dataset:
     """The dataset called `name`, created with `schema` (or single-label over `taxonomy`, default
-    AffectNet-8) if new. An existing dataset given another schema takes it through
-    `set_label_schema` (refused when stored labels would not fit it)."""
+    AffectNet-8) if new. An existing dataset given another schema takes it as `set_label_schema`
+    does (refused when stored labels would not fit it)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise ValueError("dataset name must be 1 to 200 characters")
@@ -30,9 +31,8 @@ def get_or_create_dataset(session: Session, name: str, *, taxonomy: Taxonomy | N
         ds = Dataset(name=name, taxonomy=tax.to_dict(), label_schema=schema.to_dict() if schema else None)
         session.add(ds)
         session.flush()
-    elif schema is not None:
-        if dataset_schema(ds) != schema:
-            set_label_schema(session, name, schema)
+    elif schema is not None and dataset_schema(ds) != schema:
+        _apply_schema(session, ds, schema)  # the caller (an import) checked the role
     elif taxonomy is not None and list(taxonomy.classes) != ds.taxonomy["classes"]:
         raise ValueError(f"dataset {name!r} uses taxonomy {ds.taxonomy['name']} "
                          f"({', '.join(ds.taxonomy['classes'])}), not {taxonomy.name}")
@@ -48,16 +48,21 @@ def dataset_schema(ds: Dataset) -> LabelSchema:
                        class_list=name if name in BUILTIN_CLASSES else "custom")
 
 
-def set_label_schema(session: Session, name: str, schema: LabelSchema) -> Dataset:
+def set_label_schema(session: Session, name: str, schema: LabelSchema, *,
+                     identity: Identity | None = None) -> Dataset:
     """Give dataset `name` a new label schema (its taxonomy follows the schema's classes).
 
     Refused (ValueError naming the field and an example) when a stored label would not fit it:
     an emotion mode or class it drops, dominance or stress it turns off, a target it drops or
-    whose range no longer holds a stored value.
+    whose range no longer holds a stored value. Admins only (core.auth), like an import.
     """
-    ds = require_dataset(session, name)
+    require(identity, Role.ADMIN, "changing a label schema")
+    return _apply_schema(session, require_dataset(session, name), schema)
+
+
+def _apply_schema(session: Session, ds: Dataset, schema: LabelSchema) -> Dataset:
     if problems := orphaned_labels(session, ds.id, schema):
-        raise ValueError(f"dataset {name!r} keeps its label schema: the new one would orphan stored "
+        raise ValueError(f"dataset {ds.name!r} keeps its label schema: the new one would orphan stored "
                          f"labels: {'; '.join(problems)}")
     ds.label_schema = schema.to_dict()
     ds.taxonomy = _schema_taxonomy(schema).to_dict()

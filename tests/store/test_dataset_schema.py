@@ -71,3 +71,18 @@ def test_schema_and_taxonomy_must_agree(write):
     with pytest.raises(ValueError, match="different classes"):
         with write() as s, s.begin():
             get_or_create_dataset(s, "x", taxonomy=get_taxonomy("fer7"), schema=emotic_schema())
+
+
+def test_only_an_admin_changes_a_schema(write, read):
+    from core.auth import AccessDenied, Identity, Role
+
+    with write() as s, s.begin():
+        get_or_create_dataset(s, "x")
+    for role in (Role.VIEWER, Role.ANNOTATOR):
+        with pytest.raises(AccessDenied, match="changing a label schema needs the admin role"):
+            with write() as s, s.begin():
+                set_label_schema(s, "x", emotic_schema(), identity=Identity("eve", role, True))
+    with write() as s, s.begin():
+        set_label_schema(s, "x", emotic_schema(), identity=Identity("root", Role.ADMIN, True))
+    with read() as s:
+        assert dataset_schema(get_or_create_dataset(s, "x")) == emotic_schema()
