@@ -220,3 +220,41 @@ def test_migration_0007_adds_and_drops_only_its_tables(env):
     migrate(engine, "0006", down=True)
     assert set(inspect(engine).get_table_names()) == before
     engine.dispose()
+
+
+def test_richer_fields_per_category_alpha_and_their_consensus(write, read):
+    from core.label_schema import LabelSchema, TargetSpec
+    from tests.store.seed import seed_rich
+
+    multi = LabelSchema(classes=("Joy", "Fear", "Pain"), emotion_mode="multi", dominance=True,
+                        targets=(TargetSpec("openness"),))
+    dist = LabelSchema(classes=("Joy", "Fear", "Pain"), emotion_mode="distribution")
+    sets = {"ana": [["Joy"], ["Fear", "Pain"], []], "bob": [["Joy", "Fear"], ["Fear"], []],
+            "cy": [["Joy"], ["Pain"], ["Pain"]]}
+    with write() as s, s.begin():
+        seed_rich(s, multi, n=3, dataset="m")
+        seed_rich(s, dist, n=3, dataset="p")
+        tm = create_task(s, "m", "t", k=3, annotators=PEOPLE)
+        tp = create_task(s, "p", "t", k=2, annotators=PEOPLE)
+        for who, chosen in sets.items():
+            for i, emotions in enumerate(chosen):
+                submit_task_label(s, tm, 1 + i, annotator=who, emotions=emotions, dominance=0.1 * (i + 1),
+                                  targets={"openness": 0.2 + 0.1 * PEOPLE.index(who)})
+        submit_task_label(s, tp, 4, annotator="ana", distribution={"Joy": 1.0})
+        submit_task_label(s, tp, 4, annotator="bob", distribution={"Joy": 0.5, "Fear": 0.5})
+    with read() as s:
+        first, second = s.get(Sample, 1), s.get(Sample, 2)
+        report = task_agreement(s, get_task(s, "m", "t"))
+        dist_smp = s.get(Sample, 4)
+    assert first.cur_emotions == ["Joy"] and second.cur_emotions == ["Fear", "Pain"]  # > half chose them
+    assert first.cur_sources["emotions"] == "consensus:3" and first.cur_dominance == pytest.approx(0.1)
+    assert first.cur_targets == {"openness": pytest.approx(0.3)} and first.cur_sources["target:openness"] == "consensus:3"
+    assert dist_smp.cur_distribution == pytest.approx({"Joy": 0.75, "Fear": 0.25})
+    assert dist_smp.cur_sources["distribution"] == "consensus:2"
+    fields = {f["field"]: f for f in report["fields"]}
+    for cls in ("Joy", "Fear", "Pain"):
+        grid = np.array([[float(cls in sets[p][i]) for i in range(3)] for p in PEOPLE])
+        want = (krippendorff.alpha(reliability_data=grid, level_of_measurement="nominal")
+                if len(np.unique(grid)) > 1 else None)
+        assert fields[f"emotions:{cls}"]["alpha"] == want
+    assert fields["target:openness"]["level"] == "interval" and fields["dominance"]["alpha"] == pytest.approx(1.0)
