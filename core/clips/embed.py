@@ -15,9 +15,10 @@ import numpy as np
 
 from core.audio import AudioParams, clip_audio
 from core.clips.arrays import ArrayStore
-from core.clips.sampling import SamplingRule
-from core.clips.track import ClipFaces, clip_faces
+from core.clips.sampling import SamplingRule, sample_spans
+from core.clips.track import ClipFaces, track_faces
 
+SPAN_GROUP = 8  # clips of one file sampled in one decoding pass (bounds the frames held in memory)
 Progress = Callable[[int, int, "ClipEmbedding"], None]  # (clips done, clips in all, the latest)
 
 
@@ -144,26 +145,41 @@ class ClipEmbedJob:
             if progress:
                 progress(done, len(jobs), result)
 
-        for i, job in enumerate(jobs):
-            key = ""
-            try:
-                key = compute_key(job, self.settings)
+        for group in _same_file_groups(jobs):
+            todo = []
+            for i in group:
+                job = jobs[i]
+                try:
+                    key = compute_key(job, self.settings)
+                except OSError as exc:
+                    finish(i, self._failed(job, "", f"{job.path}: {exc.strerror or exc}"))
+                    continue
                 if (info := store.lookup("clip_embeddings", key)) is not None:
                     finish(i, ClipEmbedding(job, key, info["sha"], info["rel"], info["mask"], info["dim"], True))
-                    continue
-                faces = clip_faces(job.path, self.rule, self.pipeline, start=job.start, end=job.end)
-            except (ValueError, OSError) as exc:  # VideoError is a ValueError
-                why = f"{job.path}: {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else str(exc)
-                finish(i, ClipEmbedding(job, key, "", "", [], self.embedder.dim, False, why))
+                else:
+                    todo.append((i, key))
+            if not todo:
                 continue
-            pending.append((i, key, faces))
-            if sum(int(f.mask.sum()) for _, _, f in pending) >= self.embedder.batch_size:
-                for j, result in self._flush(pending, jobs, store):
-                    finish(j, result)
-                pending = []
+            path = jobs[todo[0][0]].path
+            try:
+                sampled = sample_spans(path, self.rule, [(jobs[i].start, jobs[i].end) for i, _ in todo])
+            except (ValueError, OSError) as exc:  # VideoError is a ValueError
+                sampled = [exc] * len(todo)
+            for (i, key), clip in zip(todo, sampled):
+                if isinstance(clip, Exception):
+                    finish(i, self._failed(jobs[i], key, str(clip)))
+                    continue
+                pending.append((i, key, track_faces(clip, self.pipeline)))
+                if sum(int(f.mask.sum()) for _, _, f in pending) >= self.embedder.batch_size:
+                    for j, result in self._flush(pending, jobs, store):
+                        finish(j, result)
+                    pending = []
         for j, result in self._flush(pending, jobs, store):
             finish(j, result)
         return results  # type: ignore[return-value]
+
+    def _failed(self, job: ClipJob, key: str, why: str) -> ClipEmbedding:
+        return ClipEmbedding(job, key, "", "", [], self.embedder.dim, False, why)
 
     def _flush(self, pending: list[tuple[int, str, ClipFaces]], jobs: Sequence[ClipJob],
                store: ArrayStore) -> list[tuple[int, ClipEmbedding]]:
@@ -211,3 +227,14 @@ def embed_audio(jobs: Sequence[ClipJob], store: ArrayStore, params: AudioParams 
         if progress:
             progress(n, len(jobs))
     return out
+
+
+def _same_file_groups(jobs: Sequence[ClipJob]) -> list[list[int]]:
+    """Indices of consecutive jobs on the same file, at most SPAN_GROUP per group."""
+    groups: list[list[int]] = []
+    for i, job in enumerate(jobs):
+        if groups and len(groups[-1]) < SPAN_GROUP and jobs[groups[-1][0]].path == job.path:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups

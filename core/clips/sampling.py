@@ -108,14 +108,40 @@ def sample_clip(path: str | Path, rule: SamplingRule = SamplingRule(), *, start:
     end None: the declared duration. Raises VideoError when the video cannot be opened or holds
     no frame at all in the range; damage after some frames is kept in .damage (those slots empty).
     """
-    with VideoReader(path) as reader:
-        end_s = _clip_end(reader, end)
-        targets = rule.times(float(start), end_s)
+    clip = sample_spans(path, rule, [(start, end)])[0]
+    if isinstance(clip, VideoError):
+        raise clip
+    return clip
+
+
+class _Span:
+    """The slots of one clip while the video is decoded."""
+
+    def __init__(self, targets: np.ndarray):
         n = len(targets)
-        best = np.full(n, np.inf)
-        index = np.full(n, -1, np.int64)
-        seconds = np.full(n, np.nan)
-        images: list[np.ndarray | None] = [None] * n
+        self.targets, self.best = targets, np.full(n, np.inf)
+        self.index, self.seconds = np.full(n, -1, np.int64), np.full(n, np.nan)
+        self.images: list[np.ndarray | None] = [None] * n
+
+    def offer(self, index: int, t: float, image: np.ndarray) -> None:
+        dist = np.abs(self.targets - t)
+        for i in np.flatnonzero(dist < self.best):
+            self.best[i], self.index[i], self.seconds[i], self.images[i] = dist[i], index, t, image
+
+    def drop_far(self, tolerance: float) -> None:
+        for i in np.flatnonzero(self.best > tolerance):  # nearest frame too far: the slot stays empty
+            self.index[i], self.seconds[i], self.images[i] = -1, np.nan, None
+
+
+def sample_spans(path: str | Path, rule: SamplingRule, spans: list[tuple[float, float | None]]
+                 ) -> list[SampledClip | VideoError]:
+    """sample_clip for several (start, end) ranges of one video in a single decoding pass (sliding
+    windows, the segments of one recording); a range without any frame gets its VideoError in
+    place of a clip. Raises VideoError when the video cannot be opened."""
+    with VideoReader(path) as reader:
+        ends = [_clip_end(reader, end) for _, end in spans]
+        slots = [_Span(rule.times(float(start), end)) for (start, _), end in zip(spans, ends)]
+        last = max(float(sp.targets[-1]) for sp in slots)
         step = 1.0 / reader.info.fps if reader.info.fps else None
         last_t = None
         for frame in reader.frames():
@@ -123,17 +149,19 @@ def sample_clip(path: str | Path, rule: SamplingRule = SamplingRule(), *, start:
             if last_t is not None and step is None:
                 step = max(t - last_t, 1e-3)
             last_t = t
-            if t > targets[-1] + (step or 0.04):
+            if t > last + (step or 0.04):
                 break  # past the last slot: no later frame can be nearer
-            dist = np.abs(targets - t)
-            better = dist < best
-            for i in np.flatnonzero(better):
-                best[i], index[i], seconds[i], images[i] = dist[i], frame.index, t, frame.image
+            for sp in slots:
+                if sp.targets[0] - (step or 0.04) <= t <= sp.targets[-1] + (step or 0.04):
+                    sp.offer(frame.index, t, frame.image)
         damage = reader.damage
-    tolerance = (step or 0.04) * 1.01
-    for i in np.flatnonzero(best > tolerance):  # nearest frame is too far: the slot stays empty
-        index[i], seconds[i], images[i] = -1, np.nan, None
-    if not (index >= 0).any():
-        raise VideoError(f"{path}: no frame decoded between {start:.2f} s and {end_s:.2f} s"
-                         + (f" ({damage})" if damage else ""))
-    return SampledClip(str(path), rule, float(start), end_s, targets, index, seconds, images, damage)
+    out: list[SampledClip | VideoError] = []
+    for (start, _), end, sp in zip(spans, ends, slots):
+        sp.drop_far((step or 0.04) * 1.01)
+        if not (sp.index >= 0).any():
+            out.append(VideoError(f"{path}: no frame decoded between {start:.2f} s and {end:.2f} s"
+                                  + (f" ({damage})" if damage else "")))
+        else:
+            out.append(SampledClip(str(path), rule, float(start), end, sp.targets, sp.index, sp.seconds,
+                                   sp.images, damage))
+    return out

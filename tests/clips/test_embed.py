@@ -89,3 +89,18 @@ def test_array_store_refuses_unknown_kinds_and_paths_outside(env):
         with pytest.raises(ValueError, match="inside the data dir"):
             store.load("../outside.npy")
         assert store.lookup("clip_embeddings", "ab" * 32) is None
+
+
+def test_windows_of_one_video_are_embedded_from_one_decoding_pass(env, embedder, clips, pipeline, monkeypatch):
+    import core.clips.embed as embed_mod
+
+    calls = []
+    real = embed_mod.sample_spans
+    monkeypatch.setattr(embed_mod, "sample_spans", lambda path, rule, spans: calls.append(len(spans))
+                        or real(path, rule, spans))
+    jobs = [ClipJob(str(clips["high"]), t, t + 0.5) for t in (0.0, 0.5, 1.0)] + [ClipJob(str(clips["silent"]))]
+    with ArrayStore() as store:
+        results = ClipEmbedJob(embedder, SamplingRule.even(8), pipeline=pipeline).embed(jobs, store)
+    assert calls == [3, 1]
+    assert [len(r.mask) for r in results] == [8, 8, 8, 8] and all(all(r.mask) for r in results)
+    assert len({r.sha for r in results}) == 4

@@ -62,3 +62,15 @@ def test_unreadable_video_and_a_range_without_frames(clips, tmp_path):
         sample_clip(bad)
     with pytest.raises(VideoError, match="no frame decoded"):
         sample_clip(clips["tone"], SamplingRule.even(4), start=10.0, end=11.0)
+
+
+def test_several_windows_in_one_pass_match_one_at_a_time(clips):
+    from core.clips.sampling import sample_spans
+
+    spans = [(0.0, 1.0), (0.5, 1.5), (1.0, 2.0), (5.0, 6.0)]
+    together = sample_spans(clips["tone"], SamplingRule.even(8), spans)
+    for (start, end), clip in zip(spans[:3], together):
+        alone = sample_clip(clips["tone"], SamplingRule.even(8), start=start, end=end)
+        assert clip.frame_index.tolist() == alone.frame_index.tolist()
+        assert all(np.array_equal(a, b) for a, b in zip(clip.images, alone.images))
+    assert isinstance(together[3], VideoError) and "5.00 s" in str(together[3])

@@ -1,0 +1,159 @@
+"""Clip throughput on a real face video: embedding (sample 16 frames, detect, track, align, backbone,
+store) in frames/s and clips/s, audio images in clips/s, and temporal-model training in clips/s
+(transformer vs the mean-pooling baseline; synthetic 16 x 128 embeddings). CPU, and CUDA when present.
+
+    python benchmarks/clip_bench.py [--quick] [--clips 9] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from common import REPO, isolate  # noqa: E402
+
+VIDEO = "WolfgangLanger_Pexels.mp4"  # 640x360, 24 fps, 19.7 s, one talking face, audio
+
+
+def embed_throughput(n_clips: int, seconds: float, device: str, repeats: int) -> dict:
+    """Embed n_clips consecutive windows of the real video (fresh store each repeat: no resume)."""
+    from core.assets import asset_path
+    from core.clips.arrays import ArrayStore
+    from core.clips.embed import ClipEmbedJob, ClipJob, FrameEmbedder
+    from core.clips.sampling import SamplingRule
+
+    video = str(asset_path(VIDEO))
+    jobs = [ClipJob(video, i * seconds, (i + 1) * seconds) for i in range(n_clips)]
+    embedder = FrameEmbedder(device=device, batch_size=64)
+    times, faces = [], 0
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["AFFECTLAB_DATA_DIR"] = str(Path(tmp) / "data")
+            job = ClipEmbedJob(embedder, SamplingRule.even(16))
+            with ArrayStore() as store:
+                t = time.perf_counter()
+                results = job.embed(jobs, store)
+                times.append(time.perf_counter() - t)
+            job.close()
+        faces = sum(sum(x.mask) for x in results)
+    s = statistics.median(times)
+    return {"device": device, "clips": n_clips, "clip_seconds": seconds, "frames": 16 * n_clips,
+            "faces": faces, "seconds": round(s, 3), "frames_per_s": round(16 * n_clips / s, 1),
+            "clips_per_s": round(n_clips / s, 2), "realtime_x": round(n_clips * seconds / s, 1),
+            "embedder": embedder.version, "runs_s": [round(x, 3) for x in times]}
+
+
+def backbone_throughput(device: str, repeats: int) -> dict:
+    """The backbone alone on 256 aligned crops (batch 64): frames/s of the model itself."""
+    import numpy as np
+
+    from core.clips.embed import FrameEmbedder
+
+    embedder = FrameEmbedder(device=device, batch_size=64)
+    crops = np.random.default_rng(0).integers(0, 255, (256, 112, 112, 3), dtype=np.uint8)
+    embedder(crops[:64])  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        embedder(crops)
+        times.append(time.perf_counter() - t)
+    return {"device": device, "frames_per_s": round(256 / statistics.median(times), 1)}
+
+
+def audio_throughput(n_clips: int, seconds: float) -> dict:
+    from core.assets import asset_path
+    from core.audio import AudioParams, clip_audio
+
+    video = asset_path(VIDEO)
+    clip_audio(video, AudioParams(), start=0.0, end=seconds)  # librosa / numba warm-up
+    t = time.perf_counter()
+    present = sum(clip_audio(video, AudioParams(), start=i * seconds, end=(i + 1) * seconds).present
+                  for i in range(n_clips))
+    s = time.perf_counter() - t
+    return {"clips": n_clips, "with_audio": present, "clips_per_s": round(n_clips / s, 1)}
+
+
+def train_throughput(kind: str, device: str, clips: int, epochs: int) -> dict:
+    import numpy as np
+    import torch
+
+    from core.label_schema import mosei_schema
+    from core.model.clip_checkpoint import build_clip_model
+    from core.model.clip_config import ClipConfig
+    from training.clip_data import ClipData
+    from training.clip_train import ClipTrainOptions, train_clip_model
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(clips, 16, 128)).astype(np.float32)
+    emb[rng.random((clips, 16)) < 0.1] = np.nan
+    dist = rng.dirichlet(np.ones(6), clips).astype(np.float32)
+    va = rng.uniform(-1, 1, (clips, 2)).astype(np.float32)
+    data = ClipData.from_arrays(list(emb), {"emotion": dist, "va": va})
+    config = ClipConfig(kind=kind, schema=mosei_schema().to_dict(), tasks=["emotion", "va"], frames=16,
+                        input_dim=128, d_model=128, layers=2, heads=4)
+    model = build_clip_model(config)
+    _, history = train_clip_model(model, data, options=ClipTrainOptions(epochs=epochs, batch_size=32,
+                                                                        device=device))
+    rates = [h["clips_per_s"] for h in history[1:]] or [history[0]["clips_per_s"]]
+    return {"kind": kind, "device": device, "threads": torch.get_num_threads(),
+            "params": sum(p.numel() for p in model.parameters()),
+            "clips_per_s": round(statistics.median(rates), 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--clips", type=int, default=9, help="2-second windows of the video to embed")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--quick", action="store_true", help="3 clips, 1 repeat, 1 training epoch timed")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.clips, args.repeats = 3, 1
+    with tempfile.TemporaryDirectory() as tmp:
+        isolate(Path(tmp))  # the default model converts into the isolated models dir
+        import torch
+
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        out: dict = {"embed": [], "backbone": [], "train": [], "gpu": "cuda" in devices,
+                     "load_avg": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
+        for device in devices:
+            out["backbone"].append(backbone_throughput(device, args.repeats))
+            out["embed"].append(embed_throughput(args.clips, 2.0, device, args.repeats))
+            for kind in ("transformer", "mean_mlp"):
+                out["train"].append(train_throughput(kind, device, 256 if args.quick else 1024,
+                                                     2 if args.quick else 4))
+        out["audio"] = audio_throughput(args.clips, 2.0)
+    print(f"clip benchmark on {VIDEO} (640x360, one face), N=16 frames per 2 s clip; "
+          f"{out['cpus']} CPUs, load avg {out['load_avg']}, torch threads {torch.get_num_threads()}")
+    for e in out["embed"]:
+        print(f"  embed [{e['device']}]: {e['frames_per_s']} frames/s, {e['clips_per_s']} clips/s "
+              f"({e['realtime_x']}x real time; {e['faces']}/{e['frames']} slots with the face; decode + "
+              f"BlazeFace + track + align + {e['embedder']} + store; runs {e['runs_s']} s)")
+    for b in out["backbone"]:
+        print(f"  backbone alone [{b['device']}]: {b['frames_per_s']} crops/s (batch 64)")
+    a = out["audio"]
+    print(f"  audio images (PyAV decode + resample + librosa MFCC 40x300): {a['clips_per_s']} clips/s")
+    for t in out["train"]:
+        print(f"  train {t['kind']:11s} [{t['device']}, {t['threads']}t] {t['params']:>8,} params: "
+              f"{t['clips_per_s']} clips/s (16 x 128 embeddings, batch 32, distribution KL + V/A CCC)")
+    tr = {t["kind"]: t["clips_per_s"] for t in out["train"] if t["device"] == "cpu"}
+    out["transformer_vs_baseline"] = round(tr["transformer"] / tr["mean_mlp"], 3)
+    print(f"  transformer / baseline training speed (CPU, same run): {out['transformer_vs_baseline']}")
+    if not out["gpu"]:
+        print("  GPU: not measured - no CUDA device on this machine")
+    if args.json:
+        print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    os.chdir(REPO)
+    sys.exit(main())
