@@ -101,6 +101,7 @@ def _preprocessed(path: Path, rows, ctx: ImportContext, file: str) -> Iterator[P
         except ImageError as exc:
             yield RowError(ctx.rel(body_path), None, None, str(exc))
             return
+    position = -1
     for position, (line, row) in enumerate(rows):  # a malformed row keeps its place in the array
         if "__error__" in row:
             yield RowError(file, line, None, row["__error__"])
@@ -138,6 +139,9 @@ def _preprocessed(path: Path, rows, ctx: ImportContext, file: str) -> Iterator[P
         raw.update({k.lower(): row[k].strip() for k in ("Gender", "Age") if not is_missing(row.get(k))})
         yield Person(file, line, source, filename, emotions, vad, raw, split_from_name(path.name), bbox,
                      None if body is None else _bgr(body[position]), image)
+    if body is not None and len(body) > position + 1:
+        ctx.warnings.append(f"{ctx.rel(body_path)} has {len(body)} crops for {position + 1} rows of {file}: "
+                            "the crops past the last row were not read")
 
 
 def _category_columns(header: list[str], file: str) -> dict[str, str] | RowError:

@@ -75,7 +75,8 @@ Groups = dict[str, tuple[str, list[Segment]]]  # video file stem -> (subject, it
 
 def _segment_groups(header: list[str], rows, file: str) -> tuple[Groups, list[RowError]]:
     """Segments per video id, in file order; a segment (video, start, end) given twice is an error."""
-    missing = [c for c in REQUIRED if c not in header]
+    names = {h.strip().lower(): h for h in header}  # Happy or happy: columns by name, any case
+    missing = [c for c in REQUIRED if c not in names]
     if missing:
         return {}, [RowError(file, None, None, f"{file}: missing column(s) {', '.join(missing)} (found: "
                                                f"{', '.join(header[:20])})")]
@@ -87,7 +88,7 @@ def _segment_groups(header: list[str], rows, file: str) -> tuple[Groups, list[Ro
         if "__error__" in row:
             errors.append(RowError(file, line, None, row["__error__"]))
             continue
-        got = _segment(row, schema, file, line)
+        got = _segment({c: row[h] for c, h in names.items()}, schema, file, line)
         if isinstance(got, list):
             errors += got
             continue

@@ -194,6 +194,9 @@ def test_array_and_duplicate_problems_are_errors(env, read):
     path = write_preprocessed(env / "short", [TRAIN[0], TRAIN[2]])
     np.save(env / "short" / "train_body_arr.npy", np.stack([body(None, 1)]))  # one crop for two rows
     assert "none for data row 2" in _refused(env, read, path, must=[(path.name, 3, None)])
+    np.save(env / "short" / "train_body_arr.npy", np.stack([body(None, i) for i in range(3)]))
+    extra = import_path("emotic", path, dataset="extra", options={"find_faces": False})
+    assert extra.added == 2 and "has 3 crops for 2 rows" in extra.warnings[0]
     dup = write_preprocessed(env / "dup", [TRAIN[0], TRAIN[0]])
     assert "already on line 2" in _refused(env, read, dup, must=[(dup.name, 3, "bbox")])
     obj = write_preprocessed(env / "obj", [TRAIN[0]])

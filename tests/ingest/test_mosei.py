@@ -90,6 +90,12 @@ def test_malformed_rows_are_located_errors_and_store_nothing(env, read, row, fie
     assert reason in "\n".join(map(str, errors))
 
 
+def test_column_names_in_any_case(env, read):
+    path = _write(env, [ROWS[3]], header=HEADER.title().replace("_Id", "_id"), videos=("12345",))
+    report = import_path("mosei", path, dataset="mo", options={"fps": 1})
+    assert report.added == 2 and _stored(read)[0].cur_distribution == {"Happy": 1.0}
+
+
 def test_wrong_emotion_column_is_a_file_error(env, read):
     path = _write(env, ["-aB3dE_fG9h,0,1,0,1,0,0,0,0,0"], header=HEADER.replace("fear", "contempt"))
     errors = _refused(env, read, path, must=[("labels.csv", None, None)])
