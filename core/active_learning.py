@@ -76,9 +76,11 @@ def k_center_greedy(features: np.ndarray, k: int, *, labelled: np.ndarray | None
     if labelled is not None and len(labelled):
         lab = np.asarray(labelled, dtype=float)
         dist = np.full(len(x), np.inf)
+        sq = (x ** 2).sum(1)
         for i in range(0, len(lab), 1024):  # bounded memory on a big labelled set
-            d = ((x[:, None, :] - lab[None, i:i + 1024, :]) ** 2).sum(-1).min(1)
-            dist = np.minimum(dist, d)
+            part = lab[i:i + 1024]
+            d = sq[:, None] + (part ** 2).sum(1)[None, :] - 2 * x @ part.T
+            dist = np.minimum(dist, np.clip(d, 0, None).min(1))
         chosen: list[int] = []
     else:
         chosen = [first]

@@ -1,4 +1,4 @@
-"""Work queues for relabelling: unlabelled, likely wrong (cleanlab label quality), random, in order.
+"""Work queues for relabelling: unlabelled, likely wrong (emotion, V/A), label next, random, in order.
 
 "likely wrong" ranks current emotion labels by cleanlab's label quality score
 (`cleanlab.rank.get_label_quality_scores`, self-confidence: the probability the model gives
@@ -9,6 +9,9 @@ the label) computed from stored OUT-OF-SAMPLE predictions only:
 A run's predictions on its own training split (or of a run that trained on every sample) are
 in-sample: the model has fitted those labels, wrong ones included, so its confidence in them
 says little and would hide exactly the errors this queue is for; they are left out.
+With no such prediction, the queue falls back to k-fold cross-validated predictions over the
+samples' stored features, and "likely wrong V/A" / "label next (uncertain)" (active learning)
+come from core.store.learning_queues, whose Queue records which source was used.
 """
 from __future__ import annotations
 
@@ -19,10 +22,11 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.store.models import Dataset, Prediction, Run, Sample
+from core.store.models import Dataset, Prediction, Sample
+from core.store.queue_inputs import newest_predictions, prob_row
 from core.taxonomy import concept
 
-MODES = ("unlabelled", "likely wrong", "random", "in order")
+MODES = ("unlabelled", "likely wrong", "likely wrong V/A", "label next (uncertain)", "random", "in order")
 SURE = 0.5  # a label the model gives at least this probability, and predicts, is not queued
 
 
@@ -35,35 +39,19 @@ class LabelQuality:
     scores: np.ndarray  # (N,) cleanlab label quality in [0, 1]; low = likely wrong
 
 
-def _in_sample_split(config: dict | None) -> str | None:
-    """The split a run trained on ("*" when it trained on every sample)."""
-    split = (config or {}).get("train_split", "train")
-    return "*" if split is None else split
-
-
-Row = tuple[int, str, dict[str, float], frozenset[str]]  # id, label, probs, the model's classes
+Row = tuple[int, str, dict[str, float], frozenset[str], str]  # id, label, probs, model's classes, version
 
 
 def out_of_sample_predictions(session: Session, dataset_id: int, *, split: str | None = None
                               ) -> list[Row]:
     """(sample id, current emotion, probs, every class that model predicts) of labelled
     samples: each sample's newest out-of-sample prediction (see the module docstring)."""
-    trained_on = {rid: _in_sample_split(cfg) for rid, cfg in session.execute(select(Run.id, Run.config))}
-    stmt = (select(Prediction.sample_id, Prediction.run_id, Prediction.split,
-                   Prediction.model_version, Sample.cur_emotion, Prediction.probs)
-            .join(Sample, Sample.id == Prediction.sample_id)
-            .where(Sample.dataset_id == dataset_id, Sample.cur_emotion.is_not(None))
-            .order_by(Prediction.id))
-    if split:
-        stmt = stmt.where(Sample.split == split)
-    newest: dict[int, tuple[int, str, dict[str, float], str]] = {}
+    newest = newest_predictions(session, dataset_id, (Sample.cur_emotion, Prediction.probs),
+                                where=(Sample.cur_emotion.is_not(None),), split=split)
     outputs: dict[str, set[str]] = {}
-    for sid, run_id, pred_split, version, emotion, probs in session.execute(stmt):
-        if run_id is not None and trained_on.get(run_id) in ("*", pred_split):
-            continue  # in-sample: the run fitted this label
-        newest[sid] = (sid, emotion, probs or {}, version)
+    for version, _, probs in newest.values():
         outputs.setdefault(version, set()).update(probs or {})
-    return [(sid, e, p, frozenset(outputs[v])) for sid, e, p, v in sorted(newest.values())]
+    return [(sid, e, p or {}, frozenset(outputs[v]), v) for sid, (v, e, p) in sorted(newest.items())]
 
 
 def label_quality(rows: list[Row], classes: list[str]) -> LabelQuality:
@@ -75,13 +63,10 @@ def label_quality(rows: list[Row], classes: list[str]) -> LabelQuality:
     index = {concept(c): k for k, c in enumerate(classes)}
     ids, labels, probs = [], [], []
     known: dict[frozenset[str], set[str]] = {}  # a model's classes -> their concepts
-    for sid, emotion, p, model_classes in rows:
+    for sid, emotion, p, model_classes, _ in rows:
         if model_classes not in known:
             known[model_classes] = {concept(c) for c in model_classes}
-        row = np.zeros(len(classes))
-        for c, v in p.items():
-            if (k := index.get(concept(c))) is not None and v is not None:
-                row[k] += float(v)
+        row = prob_row(p, index, len(classes))
         label = index.get(concept(emotion))
         if label is None or row.sum() <= 0 or concept(emotion) not in known[model_classes]:
             continue
@@ -111,6 +96,18 @@ def likely_wrong(session: Session, dataset_id: int, *, limit: int = 200, split: 
     return [int(i) for i in q.ids[doubtful][:limit]]
 
 
+def smart_queue(session: Session, dataset_id: int, mode: str, *, limit: int = 200,
+                split: str | None = None):
+    """The learning_queues.Queue behind a "likely wrong" or "label next" mode (with its source):
+    likely wrong from held-out predictions when there are any, else cross-validated over features."""
+    from core.store import learning_queues as lq  # scikit-learn and cleanlab: only these queues pay
+
+    if mode == "label next (uncertain)":
+        return lq.uncertain_queue(session, dataset_id, limit=limit, split=split)
+    return lq.likely_wrong_queue(session, dataset_id, field="va" if mode.endswith("V/A") else None,
+                                 limit=limit, split=split)
+
+
 def relabel_queue(session: Session, dataset_id: int, mode: str, *, limit: int = 200,
                   seed: int | None = None, split: str | None = None) -> list[int]:
     """Sample ids to review next, best first (see likely_wrong for "likely wrong")."""
@@ -119,8 +116,8 @@ def relabel_queue(session: Session, dataset_id: int, mode: str, *, limit: int = 
         base = base.where(Sample.split == split)
     if mode == "unlabelled":
         stmt = base.where(Sample.cur_emotion.is_(None)).order_by(Sample.id)
-    elif mode == "likely wrong":
-        return likely_wrong(session, dataset_id, limit=limit, split=split)
+    elif mode in ("likely wrong", "likely wrong V/A", "label next (uncertain)"):
+        return smart_queue(session, dataset_id, mode, limit=limit, split=split).ids
     elif mode == "random":
         lo, hi = session.execute(select(func.min(Sample.id), func.max(Sample.id))
                                  .where(Sample.dataset_id == dataset_id)).one()

@@ -99,3 +99,120 @@ def test_other_queues(write, read):
         assert relabel_queue(s, 1, "likely wrong") == []  # no predictions yet
         with pytest.raises(ValueError, match="unknown queue"):
             relabel_queue(s, 1, "sideways")
+
+
+# --- the label-issue queues (cross-validated / held-out) and the active-learning queue ---
+
+def _feature_store(s, data, *, labelled: int | None = None, va=None, name: str = "feat") -> None:
+    """One sample per generated row: its features ('gen' kind), subject = its video, the noisy
+    label (class code -> AFFECTNET8) on the first `labelled` rows (all: None), or V/A (rows of `va`)."""
+    from core.ingest.commit import commit_samples
+    from core.ingest.records import PendingSample
+    from core.rules import DerivationRules
+    from core.store.datasets import get_or_create_dataset
+
+    ds = get_or_create_dataset(s, name)
+    cols = [f"f{j}" for j in range(data.features.shape[1])]
+    recs = [PendingSample(crop_sha256=f"{name}{i:08d}".ljust(64, "0"), crop_path=f"crops/{i}.png",
+                          source_path=f"{i}.png", subject=f"video{data.groups[i]}",
+                          emotion=AFFECTNET8[int(data.given[i])] if va is None and i < (labelled or 1e9) else None,
+                          valence=None if va is None else float(va[i, 0]),
+                          arousal=None if va is None else float(va[i, 1]),
+                          features={"gen": (cols, data.features[i].tolist())})
+            for i in range(len(data.features))]
+    commit_samples(s, ds, recs, rules=DerivationRules(stress=None, va_table=None))
+
+
+def test_cross_validated_likely_wrong_finds_flips_and_records_its_source(write, read):
+    from core.store.learning_queues import likely_wrong_queue
+    from tests.label_quality_data import classes
+
+    data = classes(n=240, k=K, n_videos=30, seed=5)  # 24 labels flipped
+    with write() as s, s.begin():
+        _feature_store(s, data)
+    with read() as s:
+        q = likely_wrong_queue(s, 1, limit=240)  # no predictions stored: auto -> cross-val
+        assert relabel_queue(s, 1, "likely wrong", limit=240) == q.ids
+    wrong = {i + 1 for i in np.flatnonzero(data.wrong)}
+    assert q.source == "cross-val" and q.field == "emotion"
+    assert q.detail["features"] == "gen" and q.detail["folds"] == 5 and q.detail["rows"] == 240
+    assert "logistic regression" in q.detail["model"]
+    assert len(set(q.ids[:12]) & wrong) >= 10  # top 5%: chance would be 1.2
+    assert q.scores == sorted(q.scores) and len(q.ids) < 240
+
+
+def test_auto_source_prefers_held_out_predictions(write, read):
+    from core.store.learning_queues import likely_wrong_queue
+
+    with write() as s, s.begin():
+        wrong = _noisy_store(s)
+    with read() as s:
+        q = likely_wrong_queue(s, 1, limit=N)
+        assert q.ids == likely_wrong(s, 1, limit=N)
+        with pytest.raises(ValueError, match="unknown source"):
+            likely_wrong_queue(s, 1, source="vibes")
+        empty = likely_wrong_queue(s, 1, source="cross-val")  # no features stored
+    assert q.source == "held-out" and q.detail["model_versions"] == {"external": N}
+    assert len(set(q.ids[:NOISE]) & wrong) / NOISE >= 0.75
+    assert empty.source == "cross-val" and empty.ids == [] and empty.detail["features"] is None
+
+
+def test_va_queue_ranks_wrong_ratings_and_uses_annotator_spread(write, read):
+    from core.store.learning_queues import likely_wrong_queue
+    from tests.label_quality_data import valence_arousal
+
+    data, _ = valence_arousal(n=200, n_videos=25, seed=6)  # 20 wrong ratings
+    with write() as s, s.begin():
+        _feature_store(s, data, va=data.given, name="va")
+        for sid in (1, 2):  # two more people rate samples 1 and 2
+            for who, dv in (("ana", 0.1), ("bob", -0.1)):
+                head = s.get(Sample, sid).cur_annotation_id
+                edit_label(s, sid, base_annotation_id=head, annotator=who,
+                           valence=float(np.clip(data.given[sid - 1, 0] + dv, -1, 1)),
+                           arousal=float(data.given[sid - 1, 1]))
+    with read() as s:
+        q = likely_wrong_queue(s, 1, field="va", limit=200)
+        assert relabel_queue(s, 1, "likely wrong V/A", limit=200) == q.ids
+    wrong = {i + 1 for i in np.flatnonzero(data.wrong)}
+    assert q.source == "cross-val" and q.detail["annotator_spread_rows"] == 2
+    assert q.ids and len(set(q.ids[:10]) & wrong) >= 8
+    assert len(set(q.ids) & wrong) / len(q.ids) >= 0.8
+
+
+def test_uncertain_queue_caps_frames_per_video_and_records_the_model(write, read):
+    from core.store.learning_queues import uncertain_queue
+
+    with write() as s, s.begin():
+        seed_samples(s, 60, dataset="u", labelled=0.0, subjects=0)
+        for sid in range(1, 21):  # one video of 20 frames, all near a tie
+            s.get(Sample, sid).subject = "long video"
+        tie = {c: (0.45 if c in ("Happy", "Sad") else 0.1 / 6) for c in AFFECTNET8}
+        sure = {c: (0.9 if c == "Happy" else 0.1 / 7) for c in AFFECTNET8}
+        middling = {c: (0.6 if c == "Happy" else (0.3 if c == "Sad" else 0.1 / 6)) for c in AFFECTNET8}
+        record_predictions(s, [{"sample_id": sid, "model_version": "m1",
+                                "probs": tie if sid <= 20 else (middling if sid <= 30 else sure)}
+                               for sid in range(1, 61)])
+    with read() as s:
+        q = uncertain_queue(s, 1, limit=10, per_group=3, pool=1.3)  # diversity within the 13 most uncertain
+        free = uncertain_queue(s, 1, limit=10, per_group=None, pool=1.0)
+        assert relabel_queue(s, 1, "label next (uncertain)", limit=10)  # the page's defaults
+    assert q.source == "current model" and q.detail["model_versions"] == {"m1": 60}
+    assert sum(i <= 20 for i in q.ids) == 3 and set(q.ids) - set(range(1, 21)) <= set(range(21, 31))
+    assert set(free.ids) <= set(range(1, 21))  # uncapped: the long video fills the queue
+    assert q.scores[0] == pytest.approx(1.0)
+
+
+def test_uncertain_queue_without_predictions_fits_a_cheap_model_on_features(write, read):
+    from core.store.learning_queues import uncertain_queue
+    from tests.label_quality_data import classes
+
+    data = classes(n=120, k=4, n_videos=20, noise=0.0, seed=7)
+    with write() as s, s.begin():
+        _feature_store(s, data, labelled=60)  # the second half has no label yet
+    with read() as s:
+        q = uncertain_queue(s, 1, limit=15, per_group=2)
+    assert q.source == "cheap model" and q.detail["trained_on"] == 60 and q.detail["features"] == "gen"
+    assert len(q.ids) == 15 and set(q.ids) <= set(range(61, 121))
+    vids = [data.groups[i - 1] for i in q.ids]
+    assert max(vids.count(v) for v in vids) <= 2
+    assert "gen features" in q.detail["diversity"]
