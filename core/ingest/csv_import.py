@@ -56,11 +56,15 @@ def parse_csv(path: Path, ctx: ImportContext) -> Iterator[PendingSample | RowErr
     va_scale = ctx.options.get("va_scale", "-1..1")
     stress_scale = ctx.options.get("stress_scale", "0..1")
     try:
-        schema = read_table_schema(path) or LabelSchema(classes=ctx.taxonomy.classes)
+        exported = read_table_schema(path)
     except ValueError as exc:
         yield RowError(str(path.name), None, None, str(exc))
         return
-    for item in table_rows(path, required=["image_path", "emotion", "valence", "arousal"]):
+    schema = exported or LabelSchema(classes=ctx.taxonomy.classes)
+    # a table with its schema beside it (an export) needs only the image: its labels are the
+    # schema's columns, and a multi-label or trait table has no single emotion or V/A
+    required = ["image_path"] if exported else ["image_path", "emotion", "valence", "arousal"]
+    for item in table_rows(path, required=required):
         ctx.advance()
         if isinstance(item, RowError):
             yield item

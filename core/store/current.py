@@ -145,7 +145,7 @@ def _refresh_categories(session: Session, rows: list[dict[str, Any]]) -> None:
     ds: dict[int, int] = {}
     for i in range(0, len(with_cats), IN_CHUNK):
         ds.update(session.execute(select(Sample.id, Sample.dataset_id).where(
-            Sample.id.in_([r["_id"] for r in with_cats[i:i + IN_CHUNK]]))).tuples().all())
+            Sample.id.in_([r["_id"] for r in with_cats[i:i + IN_CHUNK]]))).all())
     _write_categories(session, [dict(r, dataset_id=ds[r["_id"]]) for r in with_cats])
 
 

@@ -147,7 +147,7 @@ def dataset_stats(session: Session, dataset_id: int) -> dict[str, Any]:
     coverage.update({k: v for k, v in rich.items() if v})  # only the fields the dataset has
     by_category = dict(session.execute(
         select(SampleCategory.category, func.count()).where(SampleCategory.dataset_id == dataset_id)
-        .group_by(SampleCategory.category)).tuples().all())
+        .group_by(SampleCategory.category)).all())
     return {"samples": total, "labelled": total - by_emotion.get("none", 0),
             "by_emotion": by_emotion, "by_split": by_split, "by_source": by_source,
             "emotion_by_split": table, "flagged": flagged, "coverage": coverage,

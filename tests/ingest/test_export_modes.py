@@ -147,3 +147,15 @@ def test_a_broken_schema_file_is_refused(env, read):
     with pytest.raises((ImportFailed, ValueError), match="labels.schema.json: not a label schema"):
         import_path("csv", src, dataset="d")
     assert counts(read) == (0, 0)
+
+
+def test_a_table_with_its_schema_needs_only_the_image_and_the_schema_columns(env, read):
+    rows = [{"image_path": f"imgs/{i}.png", "target:openness": f"0.{i + 1}", "target:interview": "0.5"}
+            for i in range(3)]
+    src = _write(env / "in", fiv2_schema(), rows)
+    assert import_path("csv", src, dataset="traits").added == 3
+    got = sorted(x.cur_targets["openness"] for x in samples(read, "traits").values())
+    assert got == [0.1, 0.2, 0.3]
+    (env / "in" / "labels.schema.json").unlink()  # a plain CSV keeps its required columns
+    with pytest.raises(ImportFailed, match="missing column"):
+        import_path("csv", src, dataset="plain")
