@@ -2,7 +2,7 @@
 store) in frames/s and clips/s, audio images in clips/s, and temporal-model training in clips/s
 (transformer vs the mean-pooling baseline; synthetic 16 x 128 embeddings). CPU, and CUDA when present.
 
-    python benchmarks/clip_bench.py [--quick] [--clips 9] [--json]
+    python benchmarks/clip_bench.py [--quick] [--clips 9] [--threads 1] [--json]
 """
 from __future__ import annotations
 
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clips", type=int, default=9, help="2-second windows of the video to embed")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: a shared machine's fair figure)")
     p.add_argument("--quick", action="store_true", help="3 clips, 1 repeat, 1 training epoch timed")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         isolate(Path(tmp))  # the default model converts into the isolated models dir
         import torch
 
+        torch.set_num_threads(args.threads)
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         out: dict = {"embed": [], "backbone": [], "train": [], "gpu": "cuda" in devices,
                      "load_avg": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}

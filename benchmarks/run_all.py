@@ -168,6 +168,18 @@ def build_table(r: dict) -> list[tuple[str, str, str, str]]:
         if "browse" in mem:
             rows.append((f"Peak RSS, Browse page on a {mem['browse']['samples']:,}-sample store", "report",
                          f"{fmt(mem['browse']['peak_mib'], 0)} MiB", "n/a"))
+    clip = r.get("clip")
+    if clip:
+        for e in clip["embed"]:
+            rows.append((f"Clip embedding [{e['device']}] (2 s windows of a 640x360 face video, N=16: decode, "
+                         "detect, track, align, backbone, store)", "report",
+                         f"{fmt(e['frames_per_s'])} frames/s, {e['clips_per_s']} clips/s ({e['realtime_x']}x real time)",
+                         "n/a"))
+        for t in clip["train"]:
+            rows.append((f"Clip model training, {t['kind']} [{t['device']}, {t['threads']} threads] "
+                         "(16 x 128 embeddings, batch 32)", "report", f"{fmt(t['clips_per_s'])} clips/s", "n/a"))
+        rows.append(("Clip audio images (PyAV + librosa MFCC)", "report",
+                     f"{clip['audio']['clips_per_s']} clips/s", "n/a"))
     cli = r.get("cli")
     if cli:
         for key, what, goal in (("help", "`affectlab --help`", 0.5),
@@ -243,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report-only", action="store_true",
                    help="rewrite RESULTS.md from the last RESULTS.json (and RESULTS_NOTES.md), run nothing")
     p.add_argument("--only", nargs="*", default=None,
-                   help="run only these (gemm live ingest store memory train cli); the others' "
+                   help="run only these (gemm live ingest store memory train cli clip); the others' "
                         "results are taken from the last RESULTS.json")
     args = p.parse_args(argv)
     if args.report_only:
@@ -260,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     results: dict = {}
     texts: dict[str, str] = {}
-    todo = args.only or ["gemm", "live", "ingest", "store", "memory", "train", "cli"]
+    todo = args.only or ["gemm", "live", "ingest", "store", "memory", "train", "cli", "clip"]
     if "gemm" in todo:
         results["gemm"], texts["gemm_bench.py (GEMM throughput)"], _ = run("gemm_bench.py", *quick)
     if "live" in todo:
@@ -286,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         results["train"], texts["train_bench.py (training throughput)"], _ = run("train_bench.py", *quick)
     if "cli" in todo:
         results["cli"], texts["cli_bench.py (command-line start-up)"], _ = run("cli_bench.py", *quick)
+    if "clip" in todo:
+        results["clip"], texts["clip_bench.py (clip embedding and temporal training)"], _ = run(
+            "clip_bench.py", *quick)
     results["total_minutes"] = (time.perf_counter() - t0) / 60
     results["when"] = dict(WHEN)
     previous = args.out.with_suffix(".json")
