@@ -23,8 +23,8 @@ from core import active_learning as al
 from core import label_issues as li
 from core.label_schema import LabelSchema
 from core.store import queue_inputs as qi
+from core.store.held_out import SURE, label_quality, out_of_sample_predictions
 from core.store.models import Dataset, Prediction, Sample
-from core.store.queues import SURE, label_quality, out_of_sample_predictions
 from core.taxonomy import concept
 
 SOURCES = ("auto", "held-out", "cross-val")
