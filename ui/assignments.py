@@ -17,6 +17,7 @@ from core.viz import bgr_to_rgb, crop_image
 from ui.agreement import dataset_tasks
 from ui.auth import identity
 from ui.circumplex import circumplex_ui
+from ui.label_modes import edited_values, extra_fields_ui, mode_editor_ui, schema_of
 from ui.labels import changed, emotion_buttons_ui
 from ui.state import annotator
 from ui.text import md
@@ -51,7 +52,7 @@ def _next(ds: dict[str, Any], task: str, who: str) -> tuple[dict[str, Any], Any,
 
 
 def _save(ds: dict[str, Any], task: str, who: str, sample: dict[str, Any], key: str) -> None:
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = edited_values(schema_of(ds), sample, key=key)  # multi-label, distribution, D, targets
     if st.session_state.get(f"{key}-emotion"):
         values["emotion"] = st.session_state[f"{key}-emotion"]
     v, a = st.session_state[f"{key}-v"], st.session_state[f"{key}-a"]
@@ -82,7 +83,7 @@ def _editor(ds: dict[str, Any], task: str, who: str) -> None:
     st.caption(f"you: {mine['labelled']} labelled, {mine['owed']} owed · task: {progress['complete']} of "
                f"{progress['samples']} samples complete (k = {progress['k']})")
     if msg := st.session_state.pop("assign_msg", None):
-        (st.success if msg[0] else st.error)(md(msg[1]))
+        st.success(msg[1]) if msg[0] else st.error(md(msg[1]))  # an error may quote names
     if view is None:
         st.info("Nothing left for you in this task — thank you." if not st.session_state["assign_skipped"][task]
                 else "Only the samples you skipped are left.")
@@ -100,9 +101,15 @@ def _editor(ds: dict[str, Any], task: str, who: str) -> None:
             st.caption(f"model says {md(view.prediction['emotion'])}")
     with right:
         key = f"as-{sample['id']}-{sample['head']}"
-        emotion_buttons_ui(ds["classes"], sample["emotion"], key=key)
+        schema = schema_of(ds)
+        if schema.emotion_mode == "single":
+            emotion_buttons_ui(ds["classes"], sample["emotion"], key=key)
+        else:  # toggle chips (multi-label) or classes and intensities (distribution)
+            mode_editor_ui(schema, sample, key=key)
         circumplex_ui(sample["valence"], sample["arousal"], key=key)
-        st.slider("Stress", 0.0, 1.0, float(sample["stress"] or 0.0), 0.05, key=f"{key}-stress")
+        extra_fields_ui(schema, sample, key=key)  # dominance, named targets
+        if schema.stress:
+            st.slider("Stress", 0.0, 1.0, float(sample["stress"] or 0.0), 0.05, key=f"{key}-stress")
         c1, c2 = st.columns(2)
         c1.button("Save & next", type="primary", key="assign_save", width="stretch",
                   on_click=_save, args=(ds, task, who, sample, key))

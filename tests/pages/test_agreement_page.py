@@ -61,3 +61,26 @@ def test_overview_shows_task_progress(app, task):
         assert get_task(s, "demo", "triple").k == 3
     texts = " ".join(c.value for c in at.caption)
     assert "ana 4 labelled, 1 owed" in texts and "cy 0 labelled, 5 owed" in texts
+
+
+def test_my_assignments_in_a_multi_label_dataset_hides_the_labels_and_saves_chips(app_modes):
+    with write_session() as s, s.begin():
+        t = create_task(s, "emotic", "chips", k=2, annotators=["ana", "bob"], sample_ids=[1, 2])
+        submit_task_label(s, t, 1, annotator="bob", emotions=["Anger"], dominance=0.5)
+    at = app_modes("relabel", dataset_id=1, annotator="ana", relabel_mode="my assignments")
+    assert not at.exception and at.title[0].value.startswith("My assignments")
+    key = next(b.key for b in at.button if b.key and b.key.endswith("-c0")).rsplit("-", 1)[0]
+    assert key.startswith("as-1-")  # bob's sample first: it is closest to k
+    chips = [b for b in at.button if b.key and b.key.startswith(f"{key}-c") and b.key[-1].isdigit()]
+    assert len(chips) == 26 and all(b.proto.type == "secondary" for b in chips)  # neither imported nor bob's
+    assert not any(s.key == f"{key}-stress" for s in at.slider)  # EMOTIC has no stress
+    at.button(key=f"{key}-c16").click().run()  # Happiness
+    at.slider(key=f"{key}-d").set_value(-0.5).run()
+    at.button(key="assign_save").click().run()
+    assert not at.exception and at.success[0].value.startswith("Saved sample #1")
+    with read_session() as s:
+        from core.store.models import Sample
+
+        smp = s.get(Sample, 1)
+        assert smp.cur_emotions == [] and smp.cur_sources["emotions"] == "consensus:2"  # 1 of 2 each: no majority
+        assert smp.cur_dominance == 0.0 and smp.cur_sources["dominance"] == "consensus:2"
