@@ -57,12 +57,15 @@ class _Images:
 
     def __init__(self, ctx: ImportContext):
         self.ctx, self.name, self.image = ctx, None, None
+        self.absent: set[str] = set()  # names looked up and not found (arrays releases rarely ship images)
 
     def get(self, names: list[str], *, required: bool) -> np.ndarray | None:
         """The first of `names` (relative to the import root) that exists; LabelError when unreadable."""
         for name in names:
             if name == self.name:
                 return self.image
+            if name in self.absent:
+                continue
             try:
                 path = resolve_inside(self.ctx.root, name, cache=self.ctx.resolved_dirs)
             except UnsafePathError as exc:
@@ -74,6 +77,7 @@ class _Images:
                     raise LabelError(str(exc)) from None
                 self.name = name
                 return self.image
+            self.absent.add(name)
         if required:
             raise LabelError(f"image {names[0]!r} does not exist")
         return None

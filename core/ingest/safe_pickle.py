@@ -24,7 +24,8 @@ class _PlainUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         raise PickleRefused(f"the pickle names {str(module)[:80]}.{str(name)[:80]}; only plain dicts, "
-                            "lists, strings and numbers are read (it was not executed)")
+                            "lists, strings and numbers are read (it was not executed; the same content "
+                            "as JSON or CSV is read too)")
 
     def persistent_load(self, pid: Any) -> Any:
         raise PickleRefused("the pickle refers to a persistent object; only plain data is read")
