@@ -16,7 +16,8 @@ Steps (SQLite; a fresh store in a temp folder, or --keep DIR to keep and reuse t
            and the store's part alone: commit_samples of --import-rows PendingSamples (no files).
   queries  page_samples (48 rows, keyset) filtered on a common and a rare category, category +
            split, category + dominance range, two categories, a named-target range; p50/p95
-           over 30 calls each (every other call a next page, every fifth an offset jump).
+           over 30 calls each (every other call a next page, every fifth an offset jump); and the
+           Browse page's capped count on a common and a rare category.
 
     python benchmarks/multilabel_bench.py [--quick] [--samples 1000000] [--import-rows 100000]
                                           [--keep DIR] [--json]
@@ -143,7 +144,7 @@ def bench_queries(repeats: int = 30) -> dict:
     from core.store.datasets import require_dataset
     from core.store.db import read_session
     from core.store.models import SampleCategory
-    from core.store.queries import SampleFilter, page_samples
+    from core.store.queries import SampleFilter, count_samples, page_samples
 
     with read_session() as s:
         ds = require_dataset(s, DATASET).id
@@ -172,6 +173,14 @@ def bench_queries(repeats: int = 30) -> dict:
             out[name] = {"p50_ms": round(statistics.median(times), 2),
                          "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2)}
     out["worst_p95_ms"] = max(v["p95_ms"] for v in out.values())
+    with read_session() as s:  # the Browse page's total: a count capped at 100,000 (app_pages/browse.py CAP)
+        for name, cat in (("count common category (cap 100,000)", common), ("count rare category", rare)):
+            times = []
+            for _ in range(10):
+                t = time.perf_counter()
+                count_samples(s, SampleFilter(dataset_id=ds, categories=[cat]), cap=100_000)
+                times.append((time.perf_counter() - t) * 1000)
+            out[name] = {"p50_ms": round(statistics.median(times), 2), "max_ms": round(max(times), 2)}
     return out
 
 
