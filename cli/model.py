@@ -17,11 +17,23 @@ app = typer.Typer()
 BackendOpt = Annotated[Literal["auto", "onnx", "torch", "torchscript"], typer.Option()]
 
 
+def _face_line(face: dict) -> str:
+    """Emotion (multi-label: every category at or above its threshold), V/A(/D), stress, targets."""
+    if face.get("mode") == "multi":
+        cats = face.get("emotions") or []
+        emotion = ", ".join(f"{c} {face['probs'][c]:.2f}" for c in cats) or "no category"
+    else:
+        emotion = f"{face['emotion']} {face['confidence']:.2f}"
+    dominance = f" D {face['dominance']:+.2f}" if face.get("dominance") is not None else ""
+    targets = "".join(f"  {k} {v:.2f}" for k, v in (face.get("targets") or {}).items())
+    return (f"{emotion}  V {face['valence']:+.2f} A {face['arousal']:+.2f}{dominance} "
+            f"stress {face['stress']:.2f}{targets}")
+
+
 def format_predictions(result: Result) -> str:
-    """One line per face: file, emotion, confidence, V/A and stress."""
-    return "\n".join(f"{f['file']}: {face['emotion']} {face['confidence']:.2f}  "
-                     f"V {face['valence']:+.2f} A {face['arousal']:+.2f} stress {face['stress']:.2f}"
-                     for f in result["files"] for face in f["faces"])
+    """One line per face: file, emotion (or the multi-label categories), confidence, V/A(/D),
+    stress and the named targets."""
+    return "\n".join(f"{f['file']}: {_face_line(face)}" for f in result["files"] for face in f["faces"])
 
 
 @verb(app, "predict", text=format_predictions,
