@@ -33,6 +33,7 @@ class ClipTrainOptions:
     seed: int = 0
     device: str | None = None  # None: CUDA when present
     modality_dropout: float = 0.2  # audio-visual kinds: chance of hiding each modality per clip
+    threads: int | None = None  # torch CPU threads while training (None: as set); restored after
     task_weights: dict[str, float] = field(default_factory=dict)  # default 1 each
 
 
@@ -83,6 +84,22 @@ def train_clip_model(model: nn.Module, train: ClipData, val: ClipData | None = N
     """Train in place (AdamW over the trainable parameters); returns (model, per-epoch history).
     out: save the checkpoint there at the end, with the last validation metrics."""
     opts = options or ClipTrainOptions()
+    before = torch.get_num_threads()
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    try:
+        history = _fit(model, train, val, opts, progress)
+    finally:
+        torch.set_num_threads(before)
+    model.eval()
+    if out is not None:
+        save_clip_model(out, model.cpu(), metrics={"val": history[-1].get("val", {}) if history else {}},
+                        extra={"epochs": opts.epochs, "train_clips": len(train)})
+    return model, history
+
+
+def _fit(model: nn.Module, train: ClipData, val: ClipData | None, opts: ClipTrainOptions,
+         progress: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
     config: ClipConfig = model.config
     device = torch.device(opts.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(opts.seed)
@@ -114,11 +131,7 @@ def train_clip_model(model: nn.Module, train: ClipData, val: ClipData | None = N
         history.append(row)
         if progress:
             progress(row)
-    model.eval()
-    if out is not None:
-        save_clip_model(out, model.cpu(), metrics={"val": history[-1].get("val", {}) if history else {}},
-                        extra={"epochs": opts.epochs, "train_clips": len(train)})
-    return model, history
+    return history
 
 
 @torch.no_grad()

@@ -56,8 +56,7 @@ def load_clip_model(path: str | Path, map_location: str | torch.device = "cpu"
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, struct.error, ValueError) as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-        raise ValueError(f"{path}: not a readable weights-only clip checkpoint ({first})") from None
+        raise ValueError(f"{path}: not a readable weights-only clip checkpoint ({_first_line(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not an AffectLab clip-model checkpoint ({FORMAT})")
     try:
@@ -65,10 +64,13 @@ def load_clip_model(path: str | Path, map_location: str | torch.device = "cpu"
         model = build_clip_model(config)
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-        raise ValueError(f"{path}: damaged clip-model config or weights ({first})") from None
+        raise ValueError(f"{path}: damaged clip-model config or weights ({_first_line(exc)})") from None
     model.to(map_location).eval()
     return model, config, {k: v for k, v in payload.items() if k not in ("config", "state_dict")}
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
 def load_member(path: str | Path) -> nn.Module:

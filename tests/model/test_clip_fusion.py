@@ -18,13 +18,6 @@ ENERGY = LabelSchema(classes=ORDER.classes, stress=False, targets=(TargetSpec("e
 AUDIO = AudioParams(n_mels=32, n_mfcc=16, width=64)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _with_energy(seed: int = 0) -> tuple[ClipData, np.ndarray]:
     """The order clips plus a per-clip level s along a fixed direction (named target 'energy')."""
@@ -45,7 +38,7 @@ def _cfg(kind: str, schema: LabelSchema, tasks: list[str], **kw) -> ClipConfig:
 def test_fusion_of_two_frozen_models_learns_both_tasks(tmp_path):
     data, _ = _with_energy()
     train, test = split(data, 160)
-    opts = ClipTrainOptions(epochs=15, batch_size=32)
+    opts = ClipTrainOptions(epochs=15, batch_size=32, threads=1)
     emo, _ = train_clip_model(build_clip_model(_cfg("transformer", ORDER, ["emotion"])), train, options=opts)
     energy, _ = train_clip_model(build_clip_model(_cfg("mean_mlp", ENERGY, ["targets"])), train, options=opts)
     fused = fusion_from_members(emo, energy, d_model=32, hidden=64, layers=1)
@@ -53,7 +46,7 @@ def test_fusion_of_two_frozen_models_learns_both_tasks(tmp_path):
     frozen = {k: v.clone() for k, v in fused.members.state_dict().items()}
     trainable = sum(p.numel() for p in fused.parameters() if p.requires_grad)
     assert 0 < trainable < sum(p.numel() for p in fused.parameters())
-    fused, _ = train_clip_model(fused, train, options=ClipTrainOptions(epochs=15, batch_size=32),
+    fused, _ = train_clip_model(fused, train, options=ClipTrainOptions(epochs=15, batch_size=32, threads=1),
                                 out=tmp_path / "fusion.pt")
     assert all(torch.equal(v, fused.members.state_dict()[k]) for k, v in frozen.items())
     metrics = evaluate_clips(fused, test)
@@ -98,7 +91,7 @@ def test_audio_visual_fusion_and_modality_ablation(kind):
     train, test = split(data, 180)
     assert not test.audio_valid[~test.audio_valid.any(1)].any()  # clips without audio are all masked
     model = build_clip_model(_cfg(kind, ORDER, ["emotion", "va"], audio=AUDIO.to_dict()))
-    model, _ = train_clip_model(model, train, options=ClipTrainOptions(epochs=25, batch_size=32))
+    model, _ = train_clip_model(model, train, options=ClipTrainOptions(epochs=25, batch_size=32, threads=1))
     m = evaluate_modalities(model, test)
     assert set(m) == {"fused", "visual", "audio"}
     heard = test.audio_valid.any(1)

@@ -12,14 +12,6 @@ from tests.model.clip_synth import ORDER, D, N, order_clips, split
 from training.clip_train import ClipTrainOptions, evaluate_clips, train_clip_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: threads only contend on a shared 2-core machine
-    yield
-    torch.set_num_threads(threads)
-
-
 def _config(kind: str = "transformer", **kw) -> ClipConfig:
     base = {"kind": kind, "schema": ORDER.to_dict(), "tasks": ["emotion", "va"], "frames": N,
             "input_dim": D, "d_model": 32, "hidden": 64, "layers": 1}
@@ -32,7 +24,7 @@ def test_transformer_learns_order_that_mean_pooling_cannot_see():
     scores = {}
     for kind in ("transformer", "mean_mlp"):
         model = build_clip_model(_config(kind))
-        model, history = train_clip_model(model, train, options=ClipTrainOptions(epochs=20, batch_size=32))
+        model, history = train_clip_model(model, train, options=ClipTrainOptions(epochs=20, batch_size=32, threads=1))
         scores[kind] = evaluate_clips(model, test)
         assert history[-1]["loss"] < history[0]["loss"] or kind == "mean_mlp"
     assert scores["transformer"]["emotion_accuracy"] >= 0.9  # chance: 0.5
