@@ -40,7 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import isolate  # noqa: E402
-from store_bench import make_csv, sqlite_copy  # noqa: E402
+from store_bench import _import, make_csv, sqlite_copy, time_pages  # noqa: E402
 
 DATASET = "bench-emotic"
 
@@ -106,16 +106,6 @@ def emotic_csv(root: Path, rows: int, *, shift: int = 0) -> Path:
     return path
 
 
-def _import(csv: Path, dataset: str) -> dict:
-    from core.ingest import import_path
-
-    t = time.perf_counter()
-    report = import_path("csv", csv, dataset=dataset)
-    dt = time.perf_counter() - t
-    return {"rows": report.rows, "seconds": round(dt, 2), "rows_per_s": round(report.rows / dt),
-            "added": report.added, "existing": report.existing, "relabelled": report.relabelled}
-
-
 def bench_import(rows: int, work: Path) -> dict:
     from core.ingest.commit import commit_samples
     from core.store.datasets import get_or_create_dataset
@@ -144,7 +134,7 @@ def bench_queries(repeats: int = 30) -> dict:
     from core.store.datasets import require_dataset
     from core.store.db import read_session
     from core.store.models import SampleCategory
-    from core.store.queries import SampleFilter, count_samples, page_samples
+    from core.store.queries import SampleFilter, count_samples
 
     with read_session() as s:
         ds = require_dataset(s, DATASET).id
@@ -159,20 +149,7 @@ def bench_queries(repeats: int = 30) -> dict:
         "two categories (any of)": SampleFilter(dataset_id=ds, categories=[rare, common]),
         "named target range": SampleFilter(dataset_id=ds, targets={"visibility": (0.9, 1.0)}),
     }
-    out: dict = {}
-    with read_session() as s:
-        for name, flt in filters.items():
-            times, after = [], None
-            for r in range(repeats):
-                t = time.perf_counter()
-                page = page_samples(s, flt, limit=48, after_id=after if r % 2 else None,
-                                    offset=(r * 48) if r % 5 == 4 else None)
-                times.append((time.perf_counter() - t) * 1000)
-                after = page[-1].id if page else None
-            times.sort()
-            out[name] = {"p50_ms": round(statistics.median(times), 2),
-                         "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2)}
-    out["worst_p95_ms"] = max(v["p95_ms"] for v in out.values())
+    out = time_pages(filters, repeats)
     with read_session() as s:  # the Browse page's total: a count capped at 100,000 (app_pages/browse.py CAP)
         for name, cat in (("count common category (cap 100,000)", common), ("count rare category", rare)):
             times = []
