@@ -155,8 +155,10 @@ def build_table(r: dict) -> list[tuple[str, str, str, str]]:
     if ml:
         q = ml["queries"]
         rows.append((f"Multi-label (EMOTIC-style) page query filtered on a category at {ml['samples']:,} samples, "
-                     "p95 of the worst of 6 filters", "p95 <= 50 ms", f"worst p95 {q['worst_p95_ms']} ms",
-                     met(q["worst_p95_ms"] <= 50)))
+                     "p95 of the worst of 5 category filters", "p95 <= 50 ms",
+                     f"worst p95 {q['worst_category_p95_ms']} ms", met(q["worst_category_p95_ms"] <= 50)))
+        rows.append(("Multi-label store: page filtered on a named-target range (JSON value per row)", "report",
+                     f"p95 {q['named target range']['p95_ms']} ms", "n/a"))
         imp = ml["import"]
         for key, label in (("labels-only", "crops already stored, new dataset"),
                            ("changed", "every label changed"), ("commit", "commit path alone, no files")):
