@@ -1,7 +1,9 @@
 """Predict every face of an image, a video or a folder of them, with a model named by file or run.
 
 The `predict` verb (cli/model.py) prints predict_paths()'s result; files that fail are listed
-under "errors" and skipped.
+under "errors" and skipped. Each face carries what its model has: probabilities (a multi-label
+model's per-category sigmoids with "emotions" listing those at or above their thresholds, a
+distribution model's probabilities), dominance and named "targets", with "prior"/"trained" flags.
 """
 from __future__ import annotations
 
@@ -62,6 +64,14 @@ def predict_paths(path: str | Path, predictor, *, fps: float | None = 2.0,
             errors.append({"file": str(file), "error": str(exc)})
     return {"path": str(path), "model": predictor.model_version, "backend": predictor.backend,
             "backbone": predictor.config.backbone, "flags": head_flags(predictor.config),
+            "emotion_mode": predictor.config.emotion_mode, **_thresholds(predictor.config),
             "files": done, "errors": errors,
             "summary": {"files": len(files), "read": len(done), "failed": len(errors),
                         "faces": sum(len(f["faces"]) for f in done)}}
+
+
+def _thresholds(config) -> dict[str, Any]:
+    """{"thresholds": {class: t}} for a multi-label model (each face lists the categories at or
+    above them under "emotions"), else nothing."""
+    return {"thresholds": dict(zip(config.classes, config.class_thresholds()))} \
+        if config.emotion_mode == "multi" else {}

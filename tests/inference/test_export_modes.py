@@ -55,3 +55,19 @@ def test_onnx_export_keeps_the_new_heads_in_parity(rich_ckpt):
         assert d["emotions"] == [c for c in SCHEMA.classes if d["probs"][c] >= {"Joy": 0.3, "Fear": 0.6,
                                                                                   "Pain": 0.5}[c]]
         assert set(d["targets"]) == {"openness", "sentiment"} and "extra" not in d
+
+
+def test_predict_paths_lists_categories_above_thresholds(rich_ckpt, tmp_path):
+    import shutil
+
+    from core.inference.predictor import Predictor
+    from core.predict import predict_paths
+    from tests.inference.conftest import cached_asset
+
+    shutil.copy(cached_asset("single_face.jpg"), tmp_path / "face.jpg")
+    result = predict_paths(tmp_path / "face.jpg", Predictor(rich_ckpt, backend="torch"))
+    assert result["emotion_mode"] == "multi" and result["thresholds"] == {"Joy": 0.3, "Fear": 0.6, "Pain": 0.5}
+    face = result["files"][0]["faces"][0]
+    assert face["emotions"] == [c for c in SCHEMA.classes if face["probs"][c] >= result["thresholds"][c]]
+    assert -1 <= face["dominance"] <= 1 and set(face["targets"]) == {"openness", "sentiment"}
+    assert result["flags"]["openness"] == "trained"
