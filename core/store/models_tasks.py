@@ -56,7 +56,7 @@ class Snapshot(Base):
     name: Mapped[str] = mapped_column(String(200))
     samples: Mapped[int] = mapped_column(Integer, default=0)
     labelled: Mapped[int] = mapped_column(Integer, default=0)
-    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the frozen rows
+    fingerprint: Mapped[str] = mapped_column(String(64))  # snapshots.label_state when taken
     created_by: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[created]

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from core.store.datasets import require_dataset
 from core.store.models import Annotation, Dataset, Sample, utcnow
-from core.store.models_tasks import Snapshot, SnapshotLabel
+from core.store.models_tasks import Snapshot, SnapshotLabel, TaskLabel
 from core.targets import check_target
 
 HEAD_KEYS = ("cur_annotation_id", "cur_source", "cur_annotator_id", "cur_sources")
+STATE_VERSION = 1  # of label_state's digest (and of the current-label rules it stands for)
 IN_CHUNK = 5000
 
 
@@ -39,27 +40,36 @@ def _label_columns() -> list[str]:
 def _current_rows(session: Session, dataset_id: int) -> list[dict[str, Any]]:
     """(sample id, head, annotation ids, label) of every sample of the dataset, in id order."""
     cols = _label_columns()
+    names = [c[4:] for c in cols]
     rows = []
-    for r in session.execute(select(Sample.id, Sample.cur_annotation_id, Sample.cur_sources,
-                                    *(Sample.__table__.c[c] for c in cols))
-                             .where(Sample.dataset_id == dataset_id).order_by(Sample.id)):
-        label = {c[4:]: r._mapping[c] for c in cols} | {"sources": r.cur_sources or {}}
-        rows.append({"sample_id": r.id, "head_id": r.cur_annotation_id, "annotation_ids": [], "label": label})
-    by_id = {r["sample_id"]: r for r in rows}
+    for sid, head, sources, *values in session.execute(
+            select(Sample.id, Sample.cur_annotation_id, Sample.cur_sources, *(Sample.__table__.c[c] for c in cols))
+            .where(Sample.dataset_id == dataset_id).order_by(Sample.id)).tuples():
+        label = dict(zip(names, values))
+        label["sources"] = sources or {}
+        rows.append({"sample_id": sid, "head_id": head, "annotation_ids": [], "label": label})
+    by_id = {r["sample_id"]: r["annotation_ids"] for r in rows}
     ids = list(by_id)
     for i in range(0, len(ids), IN_CHUNK):
         for sid, aid in session.execute(select(Annotation.sample_id, Annotation.id).where(
-                Annotation.sample_id.in_(ids[i:i + IN_CHUNK])).order_by(Annotation.id)):
-            by_id[sid]["annotation_ids"].append(aid)
+                Annotation.sample_id.in_(ids[i:i + IN_CHUNK])).order_by(Annotation.id)).tuples():
+            by_id[sid].append(aid)
     return rows
 
 
-def fingerprint(rows: list[dict[str, Any]]) -> str:
-    digest = hashlib.sha256()
-    for r in rows:
-        digest.update(json.dumps([r["sample_id"], r["head_id"], r["annotation_ids"], r["label"]],
-                                 sort_keys=True, default=str).encode())
-    return digest.hexdigest()
+def label_state(session: Session, dataset_id: int) -> str:
+    """A digest of what the dataset's current labels are computed from: its samples, annotations
+    and task labels (counts and newest ids). Annotations are append-only, so an equal digest means
+    the same labels; two aggregate queries instead of reading every sample."""
+    samples = session.execute(select(func.count(Sample.id), func.max(Sample.id))
+                              .where(Sample.dataset_id == dataset_id)).one()
+    labels = session.execute(select(func.count(Annotation.id), func.max(Annotation.id))
+                             .join(Sample, Sample.id == Annotation.sample_id)
+                             .where(Sample.dataset_id == dataset_id)).one()
+    tasks = session.scalar(select(func.count()).select_from(TaskLabel).join(Sample, Sample.id == TaskLabel.sample_id)
+                           .where(Sample.dataset_id == dataset_id))
+    state = [STATE_VERSION, *samples, *labels, tasks]
+    return hashlib.sha256(json.dumps(state).encode()).hexdigest()
 
 
 def _labelled(label: dict[str, Any]) -> bool:
@@ -70,11 +80,11 @@ def create_snapshot(session: Session, dataset: str, name: str | None = None, *, 
                     created_by: str | None = None, reuse: bool = False) -> Snapshot:
     """Freeze the dataset's current labels under `name` (default: "<dataset>@<UTC time>").
 
-    reuse: return the newest snapshot instead when its fingerprint equals the labels now.
+    reuse: return the newest snapshot instead when the labels have not changed since it was taken
+    (same `label_state`).
     """
     ds = require_dataset(session, dataset)
-    rows = _current_rows(session, ds.id)
-    digest = fingerprint(rows)
+    digest = label_state(session, ds.id)
     if reuse:
         newest = session.scalar(select(Snapshot).where(Snapshot.dataset_id == ds.id).order_by(Snapshot.id.desc()))
         if newest is not None and newest.fingerprint == digest:
@@ -84,6 +94,7 @@ def create_snapshot(session: Session, dataset: str, name: str | None = None, *, 
         raise SnapshotError("snapshot name must be 1 to 200 characters")
     if session.scalar(select(Snapshot.id).where(Snapshot.dataset_id == ds.id, Snapshot.name == name)):
         raise SnapshotError(f"dataset {ds.name!r} already has a snapshot named {name!r} (snapshots are immutable)")
+    rows = _current_rows(session, ds.id)
     snap = Snapshot(dataset_id=ds.id, name=name, samples=len(rows), labelled=sum(_labelled(r["label"]) for r in rows),
                     fingerprint=digest, created_by=created_by, note=note)
     session.add(snap)
