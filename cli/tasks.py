@@ -1,4 +1,4 @@
-"""Labelling tasks, agreement and label snapshots: `affectlab agreement`, `task create|list|status`,
+"""Labelling tasks, agreement and label snapshots: `affectlab agreement`, `task create|list|status|close`,
 `snapshot create|list|export` (project modules imported inside the verbs: --help stays fast)."""
 from typing import Annotated
 
@@ -89,6 +89,18 @@ def status(name: Annotated[str, typer.Argument(help="task name")], dataset: Data
 
     with read_session() as s:
         return {"dataset": dataset, **task_progress(s, get_task(s, dataset, name))}
+
+
+@verb(task_app, "close", text=format_status, help="hand out no more assignments (labels and agreement stay)")
+def close(name: Annotated[str, typer.Argument(help="task name")], dataset: DatasetOpt,
+          json_out: JsonOpt = False) -> Result:
+    from core.store.db import write_session
+    from core.store.tasks import close_task, get_task, task_progress
+
+    with write_session() as s, s.begin():
+        task = get_task(s, dataset, name)
+        close_task(s, task)
+        return {"dataset": dataset, **task_progress(s, task)}
 
 
 @verb(snapshot_app, "create", help="freeze the dataset's current labels under a name (immutable)")

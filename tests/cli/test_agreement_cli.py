@@ -1,4 +1,4 @@
-"""`affectlab task create|list|status`, `agreement --json` and `snapshot create|list|export` through cli.app.main."""
+"""`affectlab task create|list|status|close`, `agreement --json` and `snapshot create|list|export` through cli.app.main."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.store.db import write_session
-from core.store.tasks import get_task, submit_task_label
+from core.store.tasks import TaskError, get_task, my_queue, submit_task_label
 from tests.store.seed import seed_samples
 
 VOTES = {"ana": ["Happy", "Sad", "Fear", "Happy", "Anger", "Sad"],
@@ -46,6 +46,15 @@ def test_task_verbs_agreement_and_snapshots(cli, env):
     assert cli("agreement", "--dataset", "d", "--task", "triple")[0] == 0  # the text table
     rc, out, err = cli("agreement", "--dataset", "d", "--task", "nope", "--json")
     assert rc == 1 and "no task named 'nope'" in err
+
+    rc, out, _ = cli("task", "create", "more", "--dataset", "d", "-k", "1", "--json")
+    rc, out, err = cli("task", "close", "more", "--dataset", "d", "--json")
+    assert rc == 0 and out["closed"] and out["complete"] == 0, err
+    with write_session() as s, s.begin():
+        more = get_task(s, "d", "more")
+        assert my_queue(s, more, "ana") == []
+        with pytest.raises(TaskError, match="closed"):
+            submit_task_label(s, more, 1, annotator="ana", emotion="Sad")
 
     rc, out, err = cli("snapshot", "create", "v1", "--dataset", "d", "--json")
     assert rc == 0 and out["snapshot"] == "v1" and out["samples"] == 6, err
