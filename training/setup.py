@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 from core.config import get_settings
 from core.label_schema import LabelSchema
 from core.model.config import ModelConfig
-from core.store.datasets import dataset_taxonomy, require_dataset
+from core.store.datasets import dataset_schema, require_dataset
 from core.store.db import read_session
 from core.train_config import TrainConfig
 from training.augment import Augment
@@ -35,21 +35,11 @@ class RunData:
     schema: LabelSchema | None = field(default=None, kw_only=True)  # None: single-label over classes
 
 
-def stored_schema(ds) -> LabelSchema:
-    """The dataset's label schema (datasets.label_schema; a dataset without one is single-label
-    over its taxonomy classes)."""
-    try:
-        from core.store.datasets import dataset_schema
-    except ImportError:  # a store from before issue 12's schema column
-        return LabelSchema(classes=tuple(dataset_taxonomy(ds).classes))
-    return dataset_schema(ds)
-
-
 def load_data(cfg: TrainConfig) -> RunData:
     """The dataset's classes and the rows of its train and val splits (checked non-empty)."""
     with read_session() as s:
         ds = require_dataset(s, cfg.dataset)
-        schema = stored_schema(ds)
+        schema = dataset_schema(ds)  # single-label over the taxonomy for older datasets
         classes = list(schema.classes)
         kw = {"max_samples": cfg.max_samples, "seed": cfg.seed, "schema": schema}
         train = load_rows(s, ds.id, cfg.train_split, classes, **kw)

@@ -9,20 +9,27 @@ from sqlalchemy.orm import Session
 
 from core.store.models import Sample
 
-TASK_NAMES = {"emotion": "emotion", "va": "valence/arousal", "stress": "stress"}
+TASK_NAMES = {"emotion": "emotion", "va": "valence/arousal", "stress": "stress",
+              "dominance": "dominance", "targets": "named targets"}
+BASE_TASKS = ("emotion", "va", "stress")  # shown for every dataset; the others when labelled
 NO_SPLIT = "(none)"
 
 
 def labelled_counts(session: Session, dataset_id: int) -> dict[str, dict[str, int]]:
-    """{split: {"samples", "emotion", "va", "stress"}}: samples whose current label has each
-    task (V/A: valence or arousal). Samples without a split are under NO_SPLIT."""
+    """{split: {"samples", "emotion", "va", "stress", "dominance", "targets"}}: samples whose
+    current label has each task (emotion: a class, a multi-label set or a distribution; V/A:
+    valence or arousal; targets: any named target). Samples without a split are under NO_SPLIT."""
     va = case((or_(Sample.cur_valence.is_not(None), Sample.cur_arousal.is_not(None)), 1), else_=0)
+    emotion = case((or_(Sample.cur_emotion.is_not(None), Sample.cur_emotions.is_not(None),
+                        Sample.cur_distribution.is_not(None)), 1), else_=0)
     rows = session.execute(
-        select(Sample.split, func.count(), func.count(Sample.cur_emotion), func.sum(va),
-               func.count(Sample.cur_stress))
+        select(Sample.split, func.count(), func.sum(emotion), func.sum(va),
+               func.count(Sample.cur_stress), func.count(Sample.cur_dominance),
+               func.count(Sample.cur_targets))
         .where(Sample.dataset_id == dataset_id).group_by(Sample.split)).all()
-    return {split or NO_SPLIT: {"samples": n, "emotion": n_e, "va": int(n_va or 0), "stress": n_s}
-            for split, n, n_e, n_va, n_s in rows}
+    return {split or NO_SPLIT: {"samples": n, "emotion": int(n_e or 0), "va": int(n_va or 0), "stress": n_s,
+                                "dominance": n_d, "targets": n_t}
+            for split, n, n_e, n_va, n_s, n_d, n_t in rows}
 
 
 def split_counts(counts: dict[str, dict[str, int]], split: str | None) -> dict[str, int]:
@@ -64,6 +71,8 @@ def check_launch(counts: dict[str, dict[str, int]], *, train_split: str | None,
 
 
 def counts_table(counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
-    """One row per split: samples and labelled counts per task, for display."""
-    return [{"split": split, "samples": c["samples"],
-             **{name: c[t] for t, name in TASK_NAMES.items()}} for split, c in sorted(counts.items())]
+    """One row per split: samples and labelled counts per task, for display (dominance and
+    named targets only when some split has them)."""
+    shown = [t for t in TASK_NAMES if t in BASE_TASKS or any(c.get(t) for c in counts.values())]
+    return [{"split": split, "samples": c["samples"], **{TASK_NAMES[t]: c.get(t, 0) for t in shown}}
+            for split, c in sorted(counts.items())]

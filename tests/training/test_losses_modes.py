@@ -65,6 +65,7 @@ def test_uncertainty_weighting_covers_the_new_heads():
 def test_rows_per_schema_keep_masks(env):
     from core.ingest.commit import commit_samples
     from core.ingest.records import PendingSample
+    from core.jobs.preflight import NO_SPLIT, check_launch, counts_table, labelled_counts
     from core.store.datasets import get_or_create_dataset
     from core.store.db import read_session, write_session
     from training.data import load_rows
@@ -84,6 +85,11 @@ def test_rows_per_schema_keep_masks(env):
     with read_session() as s:
         m = load_rows(s, ids["m"], None, ["a", "b"], schema=multi)
         d = load_rows(s, ids["d"], None, ["a", "b"], schema=dist)
+        counts = labelled_counts(s, ids["m"])
+    assert counts == {NO_SPLIT: {"samples": 3, "emotion": 2, "va": 0, "stress": 0, "dominance": 1, "targets": 1}}
+    assert check_launch(counts, train_split=None, val_split=None, tasks=["emotion", "dominance", "targets"]) == {
+        "errors": [], "warnings": []}
+    assert counts_table(counts)[0]["named targets"] == 1
     np.testing.assert_array_equal(m.emotions, [[0, 1], [0, 0], [NAN, NAN]])  # [] = none, not missing
     np.testing.assert_array_equal(m.dominance, [0.5, NAN, NAN])
     np.testing.assert_array_equal(m.targets, [[-0.5], [NAN], [NAN]])
