@@ -147,3 +147,24 @@ def learning_curve(data: Generated, strategy: str, *, seed: int = 0, start: int 
                       labelled_features=x[labelled]) if diverse else {}
             picks = rest[select_batch(probs + 1e-9, batch, method=method, **kw)]
         labelled.extend(int(i) for i in picks)
+
+
+def store_generated(s, data, *, labelled: int | None = None, va=None, name: str = "feat") -> None:
+    """One sample per generated row: its features ('gen' kind), subject = its video, the noisy
+    label (class code -> AFFECTNET8) on the first `labelled` rows (all: None), or V/A (rows of `va`)."""
+    from core.ingest.commit import commit_samples
+    from core.ingest.records import PendingSample
+    from core.rules import DerivationRules
+    from core.store.datasets import get_or_create_dataset
+    from core.taxonomy import AFFECTNET8
+
+    ds = get_or_create_dataset(s, name)
+    cols = [f"f{j}" for j in range(data.features.shape[1])]
+    recs = [PendingSample(crop_sha256=f"{name}{i:08d}".ljust(64, "0"), crop_path=f"crops/{i}.png",
+                          source_path=f"{i}.png", subject=f"video{data.groups[i]}",
+                          emotion=AFFECTNET8[int(data.given[i])] if va is None and (labelled is None or i < labelled) else None,
+                          valence=None if va is None else float(va[i, 0]),
+                          arousal=None if va is None else float(va[i, 1]),
+                          features={"gen": (cols, data.features[i].tolist())})
+            for i in range(len(data.features))]
+    commit_samples(s, ds, recs, rules=DerivationRules(stress=None, va_table=None))

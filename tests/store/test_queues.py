@@ -10,6 +10,7 @@ from core.store.models import Run, Sample
 from core.store.predictions import record_predictions
 from core.store.queues import likely_wrong, out_of_sample_predictions, relabel_queue
 from core.taxonomy import AFFECTNET8, FER7
+from tests.label_quality_data import store_generated
 from tests.store.seed import seed_samples
 
 N, NOISE, K = 240, 24, 8
@@ -103,33 +104,13 @@ def test_other_queues(write, read):
 
 # --- the label-issue queues (cross-validated / held-out) and the active-learning queue ---
 
-def _feature_store(s, data, *, labelled: int | None = None, va=None, name: str = "feat") -> None:
-    """One sample per generated row: its features ('gen' kind), subject = its video, the noisy
-    label (class code -> AFFECTNET8) on the first `labelled` rows (all: None), or V/A (rows of `va`)."""
-    from core.ingest.commit import commit_samples
-    from core.ingest.records import PendingSample
-    from core.rules import DerivationRules
-    from core.store.datasets import get_or_create_dataset
-
-    ds = get_or_create_dataset(s, name)
-    cols = [f"f{j}" for j in range(data.features.shape[1])]
-    recs = [PendingSample(crop_sha256=f"{name}{i:08d}".ljust(64, "0"), crop_path=f"crops/{i}.png",
-                          source_path=f"{i}.png", subject=f"video{data.groups[i]}",
-                          emotion=AFFECTNET8[int(data.given[i])] if va is None and i < (labelled or 1e9) else None,
-                          valence=None if va is None else float(va[i, 0]),
-                          arousal=None if va is None else float(va[i, 1]),
-                          features={"gen": (cols, data.features[i].tolist())})
-            for i in range(len(data.features))]
-    commit_samples(s, ds, recs, rules=DerivationRules(stress=None, va_table=None))
-
-
 def test_cross_validated_likely_wrong_finds_flips_and_records_its_source(write, read):
     from core.store.learning_queues import likely_wrong_queue
     from tests.label_quality_data import classes
 
     data = classes(n=240, k=K, n_videos=30, seed=5)  # 24 labels flipped
     with write() as s, s.begin():
-        _feature_store(s, data)
+        store_generated(s, data)
     with read() as s:
         q = likely_wrong_queue(s, 1, limit=240)  # no predictions stored: auto -> cross-val
         assert relabel_queue(s, 1, "likely wrong", limit=240) == q.ids
@@ -163,7 +144,7 @@ def test_va_queue_ranks_wrong_ratings_and_uses_annotator_spread(write, read):
 
     data, _ = valence_arousal(n=200, n_videos=25, seed=6)  # 20 wrong ratings
     with write() as s, s.begin():
-        _feature_store(s, data, va=data.given, name="va")
+        store_generated(s, data, va=data.given, name="va")
         for sid in (1, 2):  # two more people rate samples 1 and 2
             for who, dv in (("ana", 0.1), ("bob", -0.1)):
                 head = s.get(Sample, sid).cur_annotation_id
@@ -208,7 +189,7 @@ def test_uncertain_queue_without_predictions_fits_a_cheap_model_on_features(writ
 
     data = classes(n=120, k=4, n_videos=20, noise=0.0, seed=7)
     with write() as s, s.begin():
-        _feature_store(s, data, labelled=60)  # the second half has no label yet
+        store_generated(s, data, labelled=60)  # the second half has no label yet
     with read() as s:
         q = uncertain_queue(s, 1, limit=15, per_group=2)
     assert q.source == "cheap model" and q.detail["trained_on"] == 60 and q.detail["features"] == "gen"
