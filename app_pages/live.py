@@ -11,7 +11,6 @@ or the "ice_servers" list of a Twilio Network Traversal token (see ui/webrtc.ice
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
 
 import cv2
 import streamlit as st
@@ -24,7 +23,7 @@ from core.overlay import draw_overlays, emotion_text, stress_text, va_text
 from core.uploads import decode_upload
 from ui.auth import identity
 from ui.data import datasets
-from ui.limits import analysis_slot
+from ui.limits import upload_analysis
 from ui.models import model_error_ui, model_select_ui
 from ui.models import predictor as load_model
 from ui.text import md
@@ -114,11 +113,9 @@ if st.toggle("Use snapshots instead of live video", key="live_snapshots",
         st.error(md(exc))
         frame = None
     if frame is not None:
-        charged = st.session_state.setdefault("charged_snapshots", set())  # a rerun is not a new analysis
         try:
-            with analysis_slot() if photo.file_id not in charged else nullcontext():  # core.limits budget
+            with upload_analysis(photo.file_id):  # the visitor's budget (core.limits), once per photo
                 preds = predictor.predict_frame(frame)
-            charged.add(photo.file_id)
         except LimitExceeded as exc:
             st.warning(md(exc))
     if preds is not None:

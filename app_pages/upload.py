@@ -1,7 +1,6 @@
 """Upload: images (every face annotated) and videos (per-frame timeline, downloadable as CSV)."""
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +20,7 @@ from core.uploads import decode_upload
 from core.viz import bgr_to_rgb
 from ui.analysis_job import JOB_KEY, analysis_job_ui, outcome_ui, submit_analysis_ui
 from ui.charts import emotion_colour
-from ui.limits import analysis_slot
+from ui.limits import analysis_slot, upload_analysis
 from ui.models import model_ui
 from ui.text import md
 
@@ -53,11 +52,9 @@ with image_tab:
         except ImageError as exc:
             st.error(md(exc))  # the message starts with the uploaded file's name
             continue
-        charged = st.session_state.setdefault("charged_uploads", set())  # a rerun is not a new analysis
         try:
-            with analysis_slot() if f.file_id not in charged else nullcontext():  # core.limits budget
+            with upload_analysis(f.file_id):  # the visitor's budget (core.limits), once per file
                 preds = model.predict_frame(frame)
-            charged.add(f.file_id)
         except LimitExceeded as exc:
             st.warning(md(exc))
             break
