@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from sqlalchemy import select
 
 from core.inference.predictor import Predictor
@@ -16,14 +15,7 @@ from tests.training import modes_data as md
 from training.eval_run import evaluate_run
 from training.loop import train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions run ~20x faster on one thread than on two contended ones."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/training/conftest.py
 
 
 def _outputs(read, run_id: int) -> list[dict]:

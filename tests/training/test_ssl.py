@@ -22,13 +22,7 @@ KINDS = ["openface_au", "openface_gaze", "openface_pose", "openface_landmarks2d"
 TINY = dict(pretrain_epochs=3, epochs=2, finetune_epochs=2, batch_size=16, widths=[32, 16])
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models train fastest on one thread (and do not fight other test processes)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/training/conftest.py
 
 
 @pytest.fixture
