@@ -51,7 +51,7 @@ def versus_consensus_figure(fields: list[dict[str, Any]], annotators: list[str])
                              offsetgroup=f["field"], legendgroup=f["level"]))
     fig.update_layout(height=340, margin=MARGIN, barmode="group",
                       yaxis={"title": "agrees with consensus (nominal)", "range": [0, 1]},
-                      yaxis2={"title": "mean |difference| (interval)", "overlaying": "y", "side": "right",
+                      yaxis2={"title": "mean |difference| (interval, lower is better)", "overlaying": "y", "side": "right",
                               "rangemode": "tozero"},
                       legend={"orientation": "h", "y": -0.2})
     return fig

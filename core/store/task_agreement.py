@@ -128,10 +128,12 @@ def task_agreement(session: Session, task: LabelTask, *, top: int = 50) -> dict[
         if scores:
             ranked.append({"sample_id": sid, "score": float(np.mean(list(scores.values()))), "fields": scores})
     ranked.sort(key=lambda r: (-r["score"], r["sample_id"]))
-    current = dict(session.execute(select(Sample.id, Sample.cur_emotion).where(
-        Sample.id.in_([r["sample_id"] for r in ranked[:top]]))).all())
-    for r in ranked[:top]:
-        r["emotion"] = current.get(r["sample_id"])
+    current = {sid: (emotion, (sources or {}).get("emotion", "")) for sid, emotion, sources in session.execute(
+        select(Sample.id, Sample.cur_emotion, Sample.cur_sources).where(
+            Sample.id.in_([r["sample_id"] for r in ranked[:top]]))).tuples()}
+    for r in ranked[:top]:  # the current emotion, or "tie" when the consensus vote was tied
+        emotion, source = current.get(r["sample_id"], (None, ""))
+        r["emotion"] = "tie" if emotion is None and source.endswith(":tie") else emotion
     return _finite({"task": task.name, "k": task.k, "blind": task.blind, "annotators": ratings.annotators,
                     "samples": len(ratings.sample_ids), "fields": fields, "disagreements": ranked[:top]})
 

@@ -107,6 +107,8 @@ def test_three_blind_annotators_k3_queue_progress_consensus_and_alpha(task, writ
     assert report["annotators"] == list(PEOPLE) and np.allclose(np.diag(fields["emotion"]["pairwise"]), 1)
     worst = report["disagreements"][0]
     assert worst["score"] == max(d["score"] for d in report["disagreements"]) > 0
+    for d in report["disagreements"]:  # a tied vote reads "tie", else the consensus emotion
+        assert d["emotion"] == (samples[d["sample_id"]].cur_emotion or "tie")
 
 
 def test_assignments_refuse_strangers_full_samples_and_a_closed_task(task, write, read):
