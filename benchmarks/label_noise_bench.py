@@ -51,7 +51,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    n, seeds = (300, 2) if args.quick else (args.n, args.seeds)
+    n, seeds = (600, 2) if args.quick else (args.n, args.seeds)
     cases = [("single", 1.6, "8 classes, well separated"), ("single", 1.0, "8 classes, overlapping"),
              ("multi-label", 2.0, "6 classes"), ("V/A", 0.0, "ridge, residual / annotator spread")]
     print(f"{n} samples, {n // 10} videos, 10% labels wrong, 5-fold grouped cross-validation, {seeds} seeds")

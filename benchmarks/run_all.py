@@ -194,6 +194,22 @@ def build_table(r: dict) -> list[tuple[str, str, str, str]]:
                          "(16 x 128 embeddings, batch 32)", "report", f"{fmt(t['clips_per_s'])} clips/s", "n/a"))
         rows.append(("Clip audio images (PyAV + librosa MFCC)", "report",
                      f"{clip['audio']['clips_per_s']} clips/s", "n/a"))
+    noise = r.get("label_noise")
+    if noise:
+        for mode, m in noise["modes"].items():
+            rows.append((f"Label issues, {mode}: {noise['n']} samples, 10% labels wrong, cross-validated "
+                         f"(mean of {noise['seeds']} seeds)", "precision@5% well above chance 0.10",
+                         f"precision@5% {m['precision_top']:.2f}, recall of the errors in the top 10% "
+                         f"{m['recall_top_noise_rate']:.2f}", met(m["precision_top"] >= 0.5)))
+    act = r.get("active_learning")
+    if act:
+        for name in ("margin+diversity", "entropy+diversity"):
+            t = act["labels_to_target"][name]
+            ratio = t["ratio_vs_random"]
+            rows.append((f"Active learning ({name}) vs random order: labels to reach random's macro-F1 at "
+                         f"{act['budget']} labels ({act['target_macro_f1']:.3f})", "fewer labels than random",
+                         f"{t['labels']} labels" + (f" ({ratio:.2f}x)" if ratio is not None else ""),
+                         met(ratio is not None and ratio < 1)))
     cli = r.get("cli")
     if cli:
         for key, what, goal in (("help", "`affectlab --help`", 0.5),
@@ -269,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report-only", action="store_true",
                    help="rewrite RESULTS.md from the last RESULTS.json (and RESULTS_NOTES.md), run nothing")
     p.add_argument("--only", nargs="*", default=None,
-                   help="run only these (gemm live ingest store memory train cli clip); the others' "
+                   help="run only these (gemm live ingest store memory train cli clip label_noise active_learning); the others' "
                         "results are taken from the last RESULTS.json")
     args = p.parse_args(argv)
     if args.report_only:
@@ -286,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     results: dict = {}
     texts: dict[str, str] = {}
-    todo = args.only or ["gemm", "live", "ingest", "store", "memory", "train", "cli", "clip"]
+    todo = args.only or ["gemm", "live", "ingest", "store", "memory", "train", "cli", "clip", "label_noise",
+                         "active_learning"]
     if "gemm" in todo:
         results["gemm"], texts["gemm_bench.py (GEMM throughput)"], _ = run("gemm_bench.py", *quick)
     if "live" in todo:
@@ -321,6 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     if "clip" in todo:
         results["clip"], texts["clip_bench.py (clip embedding and temporal training)"], _ = run(
             "clip_bench.py", *quick)
+    if "label_noise" in todo:
+        results["label_noise"], texts["label_noise_bench.py (label issues on injected noise)"], _ = run(
+            "label_noise_bench.py", *quick)
+    if "active_learning" in todo:
+        results["active_learning"], texts["active_learning_bench.py (active learning vs random order)"], _ = run(
+            "active_learning_bench.py", *quick)
     results["total_minutes"] = (time.perf_counter() - t0) / 60
     results["when"] = dict(WHEN)
     previous = args.out.with_suffix(".json")
