@@ -10,11 +10,12 @@ from typing import Any
 
 import streamlit as st
 
-from ui.charts import class_balance_figure, plural
+from ui.charts import plural
 from ui.data import count, page, stats, va_points
 from ui.detail import sample_detail_ui
 from ui.filters import browse_filters_ui, clear_va_selection, va_selection_ui
 from ui.grid import sample_grid_ui
+from ui.label_modes import balance_ui, schema_of
 from ui.state import dataset_ui
 from ui.text import md
 
@@ -70,7 +71,7 @@ def faces_tab(flt: Any, cursors: list[int | None]) -> None:
 @st.fragment
 def browse(ds: dict[str, Any]) -> None:
     summary = stats(ds["id"])
-    flt = browse_filters_ui(ds, sorted(k for k in summary["by_split"] if k != "none") + ["none"])
+    flt = browse_filters_ui(ds, sorted(k for k in summary["by_split"] if k != "none") + ["none"], schema_of(ds))
     key = repr(flt)
     if st.session_state.get("browse_key") != key:  # new filters: back to the first page
         st.session_state.update(browse_key=key, browse_cursors=[None])
@@ -85,7 +86,7 @@ def browse(ds: dict[str, Any]) -> None:
     if faces.open:
         faces_tab(flt, st.session_state["browse_cursors"])
     if balance.open:
-        st.plotly_chart(class_balance_figure(summary["emotion_by_split"], ds["classes"]), key="balance")
+        balance_ui(summary, schema_of(ds), key="balance")
     if va.open:
         unselected = replace(flt, sample_ids=None)  # the plot ignores its own selection
         pts = va_points(repr(unselected), unselected.where())

@@ -7,8 +7,10 @@ import streamlit as st
 from core.store.db import read_session
 from core.store.review import ORDERS, review_rows
 from ui.charts import cell_from_selection, confusion_figure, plural, va_pairs_figure
+from ui.data import schema_by_id
 from ui.grid import sample_grid_ui
 from ui.review_data import review_data, review_sources
+from ui.review_modes import mode_review_ui
 from ui.text import md
 
 PAGE = 32
@@ -23,6 +25,10 @@ if not sources:
     st.stop()
 source = st.sidebar.selectbox("Predictions", sources, format_func=lambda s: s.label, key="rv_source")
 split = st.sidebar.selectbox("Split", ["all", *source.splits], key="rv_split")
+schema = schema_by_id(source.dataset_id)
+if schema is not None and (schema.emotion_mode != "single" or schema.targets or schema.dominance):
+    mode_review_ui(source, None if split == "all" else split)  # multi-label, distribution, named targets
+    st.stop()
 order = st.sidebar.selectbox("Order", ORDERS, key="rv_order")
 data = review_data(source, None if split == "all" else split)
 emo = data["metrics"]["emotion"]

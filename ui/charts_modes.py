@@ -59,3 +59,15 @@ def target_pairs_figure(true: Any, pred: Any, name: str, low: float, high: float
                       xaxis={**axis, "title": f"true {plot_text(name)}"},
                       yaxis={**axis, "title": f"predicted {plot_text(name)}", "scaleanchor": "x"})
     return fig
+
+
+@cached_figure
+def category_counts_figure(by_category: dict[str, int], classes: list[str], what: str = "samples") -> go.Figure:
+    """Samples per category (multi-label: each category a sample carries; distribution: its
+    dominant class), in class-list order, each in its emotion colour."""
+    fig = go.Figure()
+    fig.add_bar(x=[plot_text(c) for c in classes], y=[int(by_category.get(c, 0)) for c in classes],
+                marker_color=[emotion_colour(c) for c in classes], hovertemplate="%{x}: %{y}<extra></extra>")
+    fig.update_layout(height=320, margin={**MARGIN, "t": 30}, showlegend=False, yaxis_title=what,
+                      xaxis={"categoryorder": "array", "categoryarray": [plot_text(c) for c in classes]})
+    return fig

@@ -9,6 +9,7 @@ from core.label_schema import LabelSchema
 from core.store.datasets import dataset_schema, list_datasets, require_dataset
 from core.store.db import read_session
 from core.store.queries import (
+    SampleFilter,
     count_samples,
     dataset_stats,
     list_annotators,
@@ -51,6 +52,21 @@ def page(flt_key: str, _flt: Any, after_id: int | None, limit: int) -> list[dict
         return [sample_dict(x) for x in page_samples(s, _flt, limit=limit, after_id=after_id)]
 
 
+def samples_by_ids(ids: list[int]) -> list[dict[str, Any]]:
+    """These samples as plain dicts, in the order given (missing ones left out)."""
+    if not ids:
+        return []
+    with read_session() as s:
+        found = {x.id: sample_dict(x) for x in page_samples(s, SampleFilter(sample_ids=list(ids)), limit=len(ids))}
+    return [found[i] for i in ids if i in found]
+
+
+def schema_by_id(dataset_id: int) -> LabelSchema | None:
+    """The label schema of a dataset by id (None when it is gone)."""
+    name = next((r["name"] for r in datasets() if r["id"] == dataset_id), None)
+    return None if name is None else label_schema(name)
+
+
 @st.cache_data(ttl=5, show_spinner=False)
 def count(flt_key: str, _flt: Any, cap: int) -> int:
     with read_session() as s:
@@ -75,4 +91,5 @@ def sample_dict(x: Any) -> dict[str, Any]:
             "arousal": x.cur_arousal, "stress": x.cur_stress, "source": x.cur_source,
             "sources": x.cur_sources or {}, "split": x.split, "quality": x.quality,
             "pred_emotion": x.pred_emotion, "pred_confidence": x.pred_confidence,
-            "subject": x.subject, "head": x.cur_annotation_id}
+            "subject": x.subject, "head": x.cur_annotation_id, "emotions": x.cur_emotions,
+            "distribution": x.cur_distribution, "dominance": x.cur_dominance, "targets": x.cur_targets}

@@ -8,12 +8,31 @@ import streamlit as st
 
 from core.config import get_settings
 from core.paths import PathRefused, confined
+from ui.label_format import distribution_text
 from ui.text import md
 
 
+def _label(s: dict[str, Any]) -> tuple[str, str]:
+    """The sample's emotion label in words and the field it is in: one emotion, the multi-label
+    set, the distribution's top classes, else its named targets."""
+    if s.get("emotion"):
+        return s["emotion"], "emotion"
+    if s.get("emotions") is not None:
+        return ", ".join(s["emotions"]) or "no category", "emotions"
+    if s.get("distribution") is not None:
+        return distribution_text(s["distribution"]), "distribution"
+    if s.get("targets"):
+        return ", ".join(f"{k[:5]} {v:.2f}" for k, v in s["targets"].items()), "targets"
+    return "unlabelled", "emotion"
+
+
 def caption(s: dict[str, Any]) -> str:
-    label = s["emotion"] or "unlabelled"
-    src = s["sources"].get("emotion", s["source"] or "")
+    label, field = _label(s)
+    sources = s.get("sources") or {}
+    if field == "targets":
+        src = next((v for k, v in sources.items() if k.startswith("target:")), "")
+    else:
+        src = sources.get(field, s["source"] or "")
     label += f" ({src})" if src else ""
     va = ("" if s["valence"] is None else f" v{s['valence']:+.2f} a{s['arousal']:+.2f}")
     pred = f" · pred {s['pred_emotion']}" if s.get("pred_emotion") else ""

@@ -63,3 +63,33 @@ def prediction_text(mode: str, prediction: dict[str, Any]) -> str:
         return "no emotion"
     conf = prediction.get("confidence")
     return f"{prediction['emotion']}" + (f" ({conf:.0%})" if conf is not None else "")
+
+
+def schema_text(schema: Any) -> str:
+    """A LabelSchema in one line: 'multi-label · 26 classes (emotic26) · V/A/D on 1..10 · no
+    stress · targets: sentiment -3..3'."""
+    mode = {"single": "single-label", "multi": "multi-label", "distribution": "distribution"}[schema.emotion_mode]
+    listed = f" ({schema.class_list})" if schema.class_list != "custom" else ""
+    low, high = schema.va_scale
+    parts = [mode, f"{len(schema.classes)} classes{listed}",
+             f"V/A{'/D' if schema.dominance else ''} on {low:g}..{high:g}", "stress" if schema.stress else "no stress"]
+    if schema.targets:
+        parts.append("targets: " + ", ".join(f"{t.name} {t.low:g}..{t.high:g}" for t in schema.targets))
+    return " · ".join(parts)
+
+
+def _cell(field: str, value: Any) -> str:
+    if field == "emotions":
+        return ", ".join(map(str, value)) or "none"
+    if field == "distribution":
+        return distribution_text(value)
+    return value_text(field, value) if field == "targets" else str(value)
+
+
+def edit_row(edit: dict[str, Any]) -> dict[str, Any]:
+    """A recent-edits row for a table: list and dict label values in words (a table column
+    holds one type), the time as text."""
+    out = {k: _cell(k, v) if isinstance(v, list | dict) else v for k, v in edit.items()}
+    if hasattr(edit.get("when"), "strftime"):
+        out["when"] = edit["when"].strftime("%Y-%m-%d %H:%M")
+    return out

@@ -9,7 +9,8 @@ from typing import Any
 import streamlit as st
 
 from core.label_schema import LabelSchema, TargetSpec
-from ui.charts_modes import distribution_figure
+from ui.charts import class_balance_figure
+from ui.charts_modes import category_counts_figure, distribution_figure
 from ui.data import label_schema
 from ui.label_format import above_threshold, distribution_text
 from ui.text import md
@@ -180,3 +181,24 @@ def accepted_values(schema: LabelSchema, prediction: dict[str, Any]) -> dict[str
         out["targets"] = {k: min(max(float(v), names[k].low), names[k].high)
                           for k, v in outputs["targets"].items() if k in names}
     return {k: v for k, v in out.items() if v or k in ("emotions", "distribution")}
+
+
+def balance_ui(summary: dict[str, Any], schema: LabelSchema, *, key: str) -> None:
+    """Class balance: emotions per split (single-label), else samples per category."""
+    if schema.emotion_mode == "single":
+        st.plotly_chart(class_balance_figure(summary["emotion_by_split"], list(schema.classes)), key=key)
+    elif summary.get("by_category"):
+        what = "samples with the category" if schema.emotion_mode == "multi" else "samples (dominant class)"
+        st.plotly_chart(category_counts_figure(summary["by_category"], list(schema.classes), what), key=key)
+    else:
+        st.caption("No sample has an emotion label yet.")
+
+
+def labelled_count(summary: dict[str, Any], schema: LabelSchema) -> int:
+    """Samples with the schema's main label: an emotion, a multi-label set, a distribution, else
+    (a targets-only schema) any named target."""
+    cov = summary.get("coverage") or {}
+    if schema.emotion_mode == "single":
+        return int(summary["labelled"])
+    field = "emotions" if schema.emotion_mode == "multi" else "distribution"
+    return int(cov.get(field) or (cov.get("targets", 0) if schema.targets else 0))

@@ -9,6 +9,7 @@ import streamlit as st
 from core.store.db import read_session
 from core.store.review import ReviewSource, review_summary
 from core.store.review import review_sources as _review_sources
+from core.store.review_modes import ModeArrays, mode_arrays, mode_metrics
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -22,3 +23,11 @@ def review_data(source: ReviewSource, split: str | None) -> dict[str, Any]:
     """core.store.review.review_summary, cached."""
     with read_session() as s:
         return review_summary(s, source, split=split)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def mode_review_data(source: ReviewSource, split: str | None) -> tuple[ModeArrays, dict[str, Any]]:
+    """core.store.review_modes: the aligned arrays and the per-mode metrics, cached."""
+    with read_session() as s:
+        arrays = mode_arrays(s, source, split=split)
+    return arrays, mode_metrics(arrays)
