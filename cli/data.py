@@ -13,7 +13,8 @@ from core.import_formats import layouts_help
 
 app = typer.Typer()
 
-ImportKind = Literal["folder", "csv", "fer2013", "openface", "video", "images", "emotic", "mosei", "fiv2"]
+ImportKind = Literal["folder", "csv", "fer2013", "openface", "video", "images", "emotic", "mosei", "fiv2",
+                     "crema-d", "ravdess", "enterface", "clip-csv"]
 SplitPreset = Literal["70/15/15", "70/30", "70/20/10"]
 DatasetOpt = Annotated[str, typer.Option("--dataset", help="dataset name")]
 
@@ -36,6 +37,9 @@ def import_(
     fps: Annotated[float | None, typer.Option(help="video/mosei/fiv2: frames sampled per second")] = None,
     frames: Annotated[int | None, typer.Option(
         help="video/fiv2: N evenly spaced frames per clip; mosei: per segment")] = None,
+    clip_frames: Annotated[int | None, typer.Option(
+        "--clip-frames", help="crema-d/ravdess/enterface/clip-csv: N frames per clip sample (default 16); "
+                              "mosei/fiv2: the clip samples they add (0: none)")] = None,
     detector: Annotated[Literal["short", "full", "both"] | None, typer.Option(
         help="video/images/emotic/mosei/fiv2: BlazeFace range (default: short for video, both for "
              "images and emotic)")] = None,
@@ -54,7 +58,7 @@ def import_(
     rules = DerivationRules(stress=None if no_derive else DerivationRules().stress,
                             va_table=None if no_derive else derive_va)
     options = {"va_scale": va_scale, "min_confidence": min_confidence, "fps": fps, "frames": frames,
-               "detector": detector}
+               "detector": detector, "clip_frames": clip_frames}
     with progress_bar(f"import {kind}", "row") as update:
         result = import_path(kind, path, dataset=dataset, taxonomy=tax, skip_invalid=skip_invalid,
                              rules=rules, options=options, progress=update)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.ingest.features import store_features
 from core.ingest.records import PendingSample
 from core.rules import DerivationRules
+from core.store.clips import add_clips
 from core.store.current import FIELDS, add_samples, append_labels
 from core.store.models import Annotation, Dataset, Media, Sample
 
@@ -132,6 +133,12 @@ def _store_features(session: Session, pending: list[tuple[int, PendingSample]]) 
     store_features(session, pending)  # aligned to each kind's declared names (core.ingest.features)
 
 
+def _store_clips(session: Session, items: list[tuple[int, PendingSample]], media: dict[str, int]) -> None:
+    """The clip rows of clip samples (a sample that has its clip already keeps it)."""
+    add_clips(session, [{"sample_id": sid, "media_id": media.get(p.media_sha256) if p.media_sha256 else None,
+                         **p.clip} for sid, p in items if p.clip is not None])
+
+
 def _insert_new(session: Session, dataset_id: int, new: list[PendingSample], media: dict[str, int],
                 rules: DerivationRules | None) -> list[tuple[int, PendingSample]]:
     """Insert new samples with their label rows (the store sets their current label)."""
@@ -170,4 +177,5 @@ def commit_samples(session: Session, dataset: Dataset, records: list[PendingSamp
         label_rows += _rederived_rows(session, rederive, rules)
         append_labels(session, label_rows)
         _store_features(session, inserted)
+        _store_clips(session, [*inserted, *((sid, unique[sha]) for sha, sid in existing.items())], media)
     return {"added": len(inserted), "existing": len(existing), "relabelled": relabelled}

@@ -14,8 +14,9 @@ from core.config import get_settings
 from core.ingest.blob_lock import exclusive
 from core.store.db import write_session
 from core.store.models import Media, Sample
+from core.store.models_clips import Clip
 
-KINDS = ("crops", "media")
+KINDS = ("crops", "media", "clip_crops")
 IN_CHUNK = 5000
 TEMP_SUFFIX = ".tmp"
 
@@ -29,13 +30,14 @@ def _rel(path: Path, data_dir: Path) -> str:
 
 
 def referenced(session: Session, rels: Iterable[str]) -> set[str]:
-    """Which of these data-dir relative paths a sample (crop) or media row names."""
+    """Which of these data-dir relative paths a sample (crop), media or clip (crop stack) row names."""
     rels = list(rels)
     used: set[str] = set()
     for i in range(0, len(rels), IN_CHUNK):
         chunk = rels[i:i + IN_CHUNK]
         used.update(session.scalars(select(Sample.crop_path).where(Sample.crop_path.in_(chunk))))
         used.update(session.scalars(select(Media.path).where(Media.path.in_(chunk))))
+        used.update(session.scalars(select(Clip.crops_path).where(Clip.crops_path.in_(chunk))))
     return used
 
 

@@ -47,6 +47,7 @@ class PendingSample:
     frame_index: int | None = None
     timestamp: float | None = None
     features: dict[str, tuple[list[str], list[float]]] = field(default_factory=dict)
+    clip: dict[str, Any] | None = None  # a clip sample: core.store.clips.CLIP_FIELDS (media by media_sha256)
 
     @property
     def has_label(self) -> bool:

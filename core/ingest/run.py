@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from core.auth import Identity, Role, require
 from core.config import get_settings
+from core.ingest.clip_csv import clip_csv_schema, parse_clip_csv
+from core.ingest.clip_import import parse_crema_d, parse_enterface, parse_ravdess
 from core.ingest.commit import commit_samples
 from core.ingest.context import ImportContext
 from core.ingest.csv_import import parse_csv
@@ -36,7 +38,9 @@ from core.taxonomy import Taxonomy, get_taxonomy
 Parser = Callable[[Path, ImportContext], Iterator[PendingSample | RowError]]
 PARSERS: dict[str, Parser] = {"csv": parse_csv, "folder": parse_folder, "fer2013": parse_fer2013,
                               "openface": parse_openface, "video": parse_video, "images": parse_images,
-                              "emotic": parse_emotic, "mosei": parse_mosei, "fiv2": parse_fiv2}
+                              "emotic": parse_emotic, "mosei": parse_mosei, "fiv2": parse_fiv2,
+                              "crema-d": parse_crema_d, "ravdess": parse_ravdess, "enterface": parse_enterface,
+                              "clip-csv": parse_clip_csv}
 # the label schema a kind's dataset gets (the other kinds: single-label over the taxonomy)
 SCHEMAS: dict[str, Callable[[], LabelSchema]] = {"emotic": emotic_schema, "mosei": mosei_schema,
                                                  "fiv2": fiv2_schema}
@@ -100,7 +104,9 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
     started = time.perf_counter()
     rules = DerivationRules() if rules is None else rules
     # an exported table brings its dataset's label schema (core.ingest.rich_columns)
-    schema = SCHEMAS[kind]() if kind in SCHEMAS else read_table_schema(path) if kind == "csv" else None
+    schema = (SCHEMAS[kind]() if kind in SCHEMAS else read_table_schema(path) if kind == "csv"
+              else clip_csv_schema(path, taxonomy or get_taxonomy()) if kind == "clip-csv" and path.is_file()
+              else None)
     with read_session(db_url) as s:
         _check_schema(s, dataset, schema)
         tax = (get_taxonomy(schema.class_list, list(schema.classes)) if schema is not None
