@@ -36,16 +36,14 @@ def tune_thresholds(y_true: np.ndarray, scores: np.ndarray, *,
     """(K,) per-class thresholds maximising that class's F1 on these rows (ties: the one nearest
     0.5); 0.5 for a class without positives."""
     y, s = _rows(y_true, scores)
-    out = np.full(y.shape[1], 0.5)
     grid = np.asarray(grid, np.float64)
-    order = np.argsort(np.abs(grid - 0.5), kind="stable")  # nearest 0.5 first wins ties
-    for k in range(y.shape[1]):
-        truth = y[:, k] > 0.5
-        if not truth.any():
-            continue
-        f1 = [skm.f1_score(truth, s[:, k] >= t, zero_division=0) for t in grid[order]]
-        out[k] = grid[order][int(np.argmax(f1))]
-    return out
+    grid = grid[np.argsort(np.abs(grid - 0.5), kind="stable")]  # nearest 0.5 first wins ties
+    truth = (y > 0.5)[:, :, None]  # (N, K, 1)
+    pred = s[:, :, None] >= grid  # (N, K, G)
+    tp, fp = (pred & truth).sum(0), (pred & ~truth).sum(0)
+    fn = (~pred & truth).sum(0)
+    f1 = 2 * tp / np.maximum(2 * tp + fp + fn, 1)  # (K, G); F1 as scikit-learn's, 0 when undefined
+    return np.where(truth.any(axis=0)[:, 0], grid[f1.argmax(axis=1)], 0.5)
 
 
 def multilabel_metrics(y_true: np.ndarray, scores: np.ndarray, *, classes: Sequence[str],

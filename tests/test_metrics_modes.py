@@ -9,6 +9,7 @@ from sklearn.metrics import average_precision_score, f1_score
 
 from core.metrics import ccc, evaluate_predictions
 from core.metrics_modes import (
+    THRESHOLD_GRID,
     distribution_metrics,
     evaluate_heads,
     kl_rows,
@@ -47,6 +48,11 @@ def test_thresholds_change_decisions_and_tuning_maximises_f1():
     t = tune_thresholds(Y, S)
     assert 0.6 < t[0] <= 0.8 and 0.3 < t[2] <= 0.4  # a: above 0.6 drops the false positive
     assert multilabel_metrics(Y, S, classes=["a", "b", "c"], thresholds=t)["per_class"]["a"]["f1"] == 1.0
+    rng = np.random.default_rng(0)
+    y, s = (rng.random((60, 4)) < 0.3).astype(float), rng.random((60, 4))
+    for k, best in enumerate(tune_thresholds(y, s)):  # the grid's best F1, as scikit-learn counts it
+        f1s = [f1_score(y[:, k], s[:, k] >= g) for g in THRESHOLD_GRID]
+        assert f1_score(y[:, k], s[:, k] >= best) == pytest.approx(max(f1s))
     no_pos = tune_thresholds(np.zeros((3, 1)), np.array([[0.9], [0.2], [0.4]]))
     assert no_pos.tolist() == [0.5]
     assert multilabel_metrics(np.full((2, 3), NAN), S[:2], classes=["a", "b", "c"]) is None
