@@ -1,7 +1,9 @@
 """Engine, sessions and schema upgrades for the label store (SQLite WAL or any SQLAlchemy URL)."""
 from __future__ import annotations
 
+import ast
 import logging
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -89,6 +91,40 @@ def upgrade(engine: Engine) -> None:
     migrate(engine)
 
 
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.M)
+
+
+def head_revision() -> str | None:
+    """The one head of migrations/versions, read from the files' `revision` / `down_revision`
+    lines without importing Alembic (~0.5 s); None when that is not plain (a merge, two heads)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        try:
+            rev, down = (ast.literal_eval(found[k]) for k in ("revision", "down_revision"))
+        except (KeyError, ValueError, SyntaxError):
+            return None
+        if not isinstance(rev, str) or not (down is None or isinstance(down, str)):
+            return None
+        revisions.add(rev)
+        parents.add(down)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the store's schema is already at head (then Alembic need not even be imported)."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            versions = [r[0] for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")]
+    except DBAPIError:  # no such table (a new store), or not a database: upgrade says why
+        return False
+    return versions == [head]
+
+
 def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     """The process-wide engine for a URL, migrated to head on first use."""
     url = url or get_settings().db_url
@@ -96,7 +132,7 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
         if url not in _ENGINES:
             try:
                 engine = make_engine(url)
-                if migrate:
+                if migrate and not at_head(engine):
                     with migration_lock(engine):  # processes starting together migrate one by one
                         upgrade(engine)
             except (DBAPIError, sqlite3.Error, OSError) as exc:  # garbage file, read-only, full disk

@@ -1,5 +1,6 @@
 """A fresh server's first Browse loads no image/video/ML stack (OpenCV, PyAV, torch, ONNX Runtime,
-scikit-learn): each costs up to a second of import time before the grid shows (issue 11, item 13)."""
+scikit-learn, Alembic on a store already migrated): each costs up to a second of import time before
+the grid shows (issue 11, item 13)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ import sys
 
 from core.config import REPO_ROOT
 
-HEAVY = ("cv2", "av", "torch", "onnxruntime", "sklearn", "scipy", "mediapipe")
+HEAVY = ("cv2", "av", "torch", "onnxruntime", "sklearn", "scipy", "mediapipe", "alembic")
 FIRST_BROWSE = f"""
 import json, sys
 from streamlit.testing.v1 import AppTest
