@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 from core.auth import Identity, Role, recorded_name, require
 from core.store.current import FIELDS, refresh_current
 from core.store.datasets import require_dataset
-from core.store.labels import LabelView, edit_label, get_or_create_annotator, label_view
+from core.store.labels import ConflictError, LabelView, edit_label, get_or_create_annotator, label_view
 from core.store.models import Annotation, Annotator, Dataset, Sample, utcnow
 from core.store.models_tasks import LabelTask, TaskLabel, TaskSample
+
+CONFLICT_TRIES = 3  # another writer moved the sample's head between our read and our save
 
 
 class TaskError(ValueError):
@@ -218,9 +220,16 @@ def submit_task_label(session: Session, task: LabelTask, sample_id: int, *, anno
     mine = _own_rows(session, task, sample_id, who.id)
     if not mine and others >= task.k:
         raise TaskError(f"sample {sample_id} already has {others} labels (k = {task.k}) in task {task.name!r}")
-    head = session.scalar(select(Sample.cur_annotation_id).where(Sample.id == sample_id))
-    ann = edit_label(session, sample_id, base_annotation_id=head, annotator=name, identity=identity,
-                     note=note or f"task {task.name}", **values)
+    for attempt in range(CONFLICT_TRIES):  # independent labels: someone's save meanwhile is no conflict
+        head = session.scalar(select(Sample.cur_annotation_id).where(Sample.id == sample_id))
+        try:
+            with session.begin_nested():  # a lost race rolls back only this attempt's row
+                ann = edit_label(session, sample_id, base_annotation_id=head, annotator=name, identity=identity,
+                                 note=note or f"task {task.name}", **values)
+            break
+        except ConflictError:
+            if attempt == CONFLICT_TRIES - 1:
+                raise
     session.add(TaskLabel(annotation_id=ann.id, task_id=task.id, sample_id=sample_id, annotator_id=who.id))
     session.flush()
     refresh_current(session, [sample_id])  # now a task label: the consensus rule applies

@@ -9,10 +9,10 @@ from collections import Counter
 import krippendorff
 import numpy as np
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from core.store.labels import edit_label, label_view
-from core.store.models import Sample
+from core.store.models import Annotation, Sample
 from core.store.predictions import record_predictions
 from core.store.snapshots import (
     SnapshotError,
@@ -260,3 +260,22 @@ def test_richer_fields_per_category_alpha_and_their_consensus(write, read):
                 if len(np.unique(grid)) > 1 else None)
         assert fields[f"emotions:{cls}"]["alpha"] == want
     assert fields["target:openness"]["level"] == "interval" and fields["dominance"]["alpha"] == pytest.approx(1.0)
+
+
+def test_a_save_racing_another_writer_is_retried_not_a_conflict(task, write, read, monkeypatch):
+    import core.store.labels as labels
+
+    real, calls = labels.move_head, []
+
+    def lose_first_race(session, sample_id, base_id, new_id):
+        calls.append(new_id)
+        return False if len(calls) == 1 else real(session, sample_id, base_id, new_id)
+
+    monkeypatch.setattr(labels, "move_head", lose_first_race)
+    with write() as s, s.begin():
+        ann = submit_task_label(s, get_task(s, "d", "k3"), 9, annotator="ana", emotion="Sad")
+    with read() as s:
+        smp = s.get(Sample, 9)
+        rows = s.scalars(select(Annotation).where(Annotation.sample_id == 9, Annotation.source == "human")).all()
+    assert len(calls) == 2 and smp.cur_emotion == "Sad" and smp.cur_annotation_id == ann.id
+    assert [r.id for r in rows] == [ann.id]  # the lost attempt's row was rolled back
