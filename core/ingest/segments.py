@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from core.ingest.clip_build import build_clips, clip_rule
 from core.ingest.context import ImportContext
 from core.ingest.files import files_under
 from core.ingest.media_import import _mesh_names, _store_media, detect_faces, open_video
@@ -138,6 +139,23 @@ def segment_samples(video: Path, segments: list[Segment], ctx: ImportContext, *,
         yield from got[i]
     if reader.damage:
         yield RowError(rel, None, "video", f"damaged video: {reader.damage}")
+    elif ctx.options.get("clip_frames"):  # the segments with a face as clip samples too
+        yield from _segment_clips(video, [seg for i, seg in enumerate(segments) if got[i]], ctx,
+                                  rel=rel, media_sha=media_sha, subject=subject)
+
+
+def _segment_clips(video: Path, segments: list[Segment], ctx: ImportContext, *, rel: str, media_sha: str,
+                   subject: str) -> Iterator[PendingSample | RowError]:
+    """One clip sample per segment (options clip_frames slots; core.ingest.clip_build), 8 segments
+    per decoding pass; an error names the segment's label row."""
+    rule = clip_rule(ctx, frames_option=False)
+    for n in range(0, len(segments), 8):
+        part = segments[n:n + 8]
+        for item in build_clips(video, [(s.start, s.end) for s in part], ctx, rule=rule,
+                                labels=[s.labels for s in part], subject=subject, split=[s.split for s in part],
+                                source=rel, media={str(video): media_sha}, where=[(s.file, s.line) for s in part]):
+            if item is not None:
+                yield item
 
 
 def videos_samples(items: Iterable[tuple[Path | None, str, list[Segment]]], ctx: ImportContext, *, missing: str
