@@ -23,13 +23,18 @@ def clip(path: Path, **kw) -> Path:
 
 def stored(read, dataset: str) -> dict[str, tuple[Sample, ClipInfo]]:
     """source path -> (sample, its clip) of a dataset."""
+    return {sample.source_path: (sample, c) for sample, c in stored_list(read, dataset)}
+
+
+def stored_list(read, dataset: str) -> list[tuple[Sample, ClipInfo | None]]:
+    """(sample, its clip) of a dataset in sample id order."""
     with read() as s:
         ds = s.scalar(select(Dataset).where(Dataset.name == dataset))
         if ds is None:
-            return {}
+            return []
         clips = {c.sample_id: c for c in list_clips(s, ds.id)}
         rows = s.scalars(select(Sample).where(Sample.dataset_id == ds.id).order_by(Sample.id)).all()
-        return {r.source_path: (r, clips.get(r.id)) for r in rows}
+        return [(r, clips.get(r.id)) for r in rows]
 
 
 def store_files(env: Path) -> list[Path]:
