@@ -13,10 +13,10 @@ from core.store.labels import label_view
 from core.store.queues import MODES
 from core.viz import bgr_to_rgb, crop_image
 from ui.assignments import MY_ASSIGNMENTS, assignment_modes, assignments_ui
-from ui.circumplex import circumplex_ui
+from ui.label_editor import label_fields_ui
 from ui.label_format import history_text, prediction_text
-from ui.label_modes import edited_values, extra_fields_ui, mode_editor_ui, schema_of
-from ui.labels import accept_prediction, changed, emotion_buttons_ui, save_label, undo_label
+from ui.label_modes import edited_values, schema_of
+from ui.labels import accept_prediction, changed, save_label, undo_label
 from ui.learning_queues import queue_ids, queue_source_ui
 from ui.state import annotator, dataset_ui
 from ui.text import md
@@ -121,14 +121,7 @@ def editor() -> None:
         _history_ui(view.history)
     with right:
         key = f"rl-{sample['id']}-{st.session_state['rq_gen']}"
-        if schema.emotion_mode == "single":
-            emotion_buttons_ui(ds["classes"], sample["emotion"], key=key)
-        else:  # toggle chips (multi-label) or classes and intensities (distribution)
-            mode_editor_ui(schema, sample, key=key)
-        circumplex_ui(sample["valence"], sample["arousal"], key=key)
-        extra_fields_ui(schema, sample, key=key)  # dominance, named targets
-        if schema.stress:
-            st.slider("Stress", 0.0, 1.0, float(sample["stress"] or 0.0), 0.05, key=f"{key}-stress")
+        label_fields_ui(schema, ds["classes"], sample, key=key)  # emotion (schema's mode), V/A, D, targets, stress
         c1, c2 = st.columns(2)
         c1.button("Save & next", type="primary", shortcut="Enter", key="save", disabled=who is None,
                   width="stretch", on_click=_save, args=(sample, key, pred["id"] if pred else None))

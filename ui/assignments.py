@@ -16,9 +16,9 @@ from core.store.tasks import TaskError, assignment_view, get_task, my_queue, sub
 from core.viz import bgr_to_rgb, crop_image
 from ui.agreement import dataset_tasks
 from ui.auth import identity
-from ui.circumplex import circumplex_ui
-from ui.label_modes import edited_values, extra_fields_ui, mode_editor_ui, schema_of
-from ui.labels import changed, emotion_buttons_ui
+from ui.label_editor import label_fields_ui
+from ui.label_modes import edited_values, schema_of
+from ui.labels import changed
 from ui.state import annotator
 from ui.text import md
 
@@ -102,14 +102,7 @@ def _editor(ds: dict[str, Any], task: str, who: str) -> None:
     with right:
         key = f"as-{sample['id']}-{sample['head']}"
         schema = schema_of(ds)
-        if schema.emotion_mode == "single":
-            emotion_buttons_ui(ds["classes"], sample["emotion"], key=key)
-        else:  # toggle chips (multi-label) or classes and intensities (distribution)
-            mode_editor_ui(schema, sample, key=key)
-        circumplex_ui(sample["valence"], sample["arousal"], key=key)
-        extra_fields_ui(schema, sample, key=key)  # dominance, named targets
-        if schema.stress:
-            st.slider("Stress", 0.0, 1.0, float(sample["stress"] or 0.0), 0.05, key=f"{key}-stress")
+        label_fields_ui(schema, ds["classes"], sample, key=key)
         c1, c2 = st.columns(2)
         c1.button("Save & next", type="primary", key="assign_save", width="stretch",
                   on_click=_save, args=(ds, task, who, sample, key))
