@@ -273,4 +273,3 @@ class User(Base):
 
 
 from core.store import models_clips as _models_clips  # noqa: E402,F401  (registers the clips table)
-from core.store import models_traces as _models_traces  # noqa: E402,F401  (registers the va_traces table)
