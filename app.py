@@ -55,6 +55,7 @@ nav = st.navigation([
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/review.py", title="Review", icon=":material/fact_check:"),
     st.Page("app_pages/agreement.py", title="Agreement", icon=":material/groups:"),
+    st.Page("app_pages/trace.py", title="Traces", icon=":material/timeline:"),
     st.Page("app_pages/upload.py", title="Upload", icon=":material/upload:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/deployed_code:"),
     st.Page("app_pages/live.py", title="Live", icon=":material/videocam:"),

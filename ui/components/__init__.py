@@ -1,0 +1,1 @@
+"""Custom Streamlit components shipped with static frontends (no Node at run time)."""
