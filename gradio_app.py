@@ -26,7 +26,7 @@ from core.catalog import DEFAULT_LABEL, list_models, load_predictor  # noqa: E40
 from core.inference.prediction import FacePrediction  # noqa: E402
 from core.live import LiveProcessor  # noqa: E402
 from core.model.prior import PRIOR_NOTE as CORE_PRIOR_NOTE
-from core.overlay import OverlayOptions, draw_overlays, emotion_text, stress_text, va_text  # noqa: E402
+from core.overlay import OverlayOptions, draw_overlays, emotion_text, stress_text, traits_text, va_text  # noqa: E402
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 7861
@@ -63,7 +63,8 @@ def summary_markdown(preds: list[FacePrediction], extra: str = "") -> str:
     if not preds:
         return "No face found." + (f"\n\n{extra}" if extra else "")
     lines = [f"**Face {i + 1}**: {emotion_text(p)} · {va_text(p)} valence {p.valence:+.2f} / "
-             f"arousal {p.arousal:+.2f} · {stress_text(p)}" for i, p in enumerate(preds)]
+             f"arousal {p.arousal:+.2f} · {stress_text(p)}" + (f" · {traits_text(p)}" if traits_text(p) else "")
+             for i, p in enumerate(preds)]
     flags = preds[0].flags
     if "prior" in flags.values():
         lines.append(PRIOR_NOTE)

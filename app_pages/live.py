@@ -19,7 +19,7 @@ from core.auth import AccessDenied
 from core.faces.io import ImageError
 from core.limits import LimitExceeded
 from core.live import capture_to_dataset
-from core.overlay import draw_overlays, emotion_text, stress_text, va_text
+from core.overlay import draw_overlays, emotion_text, stress_text, traits_text, va_text
 from core.uploads import decode_upload
 from ui.auth import identity
 from ui.data import datasets
@@ -123,5 +123,5 @@ if st.toggle("Use snapshots instead of live video", key="live_snapshots",
         if not preds:
             st.caption("No face found in the snapshot.")
         for p in preds:
-            st.caption(f"{emotion_text(p)} · {va_text(p)} {p.valence:+.2f} / {p.arousal:+.2f} · "
-                       f"{stress_text(p)}")
+            st.caption(md(f"{emotion_text(p)} · {va_text(p)} {p.valence:+.2f} / {p.arousal:+.2f} · "
+                          f"{stress_text(p)}" + (f" · {traits_text(p)}" if traits_text(p) else "")))

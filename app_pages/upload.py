@@ -22,6 +22,7 @@ from ui.analysis_job import JOB_KEY, analysis_job_ui, outcome_ui, submit_analysi
 from ui.charts import emotion_colour
 from ui.limits import analysis_slot, upload_analysis
 from ui.models import model_ui
+from ui.prediction_modes import face_columns, rich_predictions_ui
 from ui.text import md
 
 MAX_IMAGE_MB, MAX_VIDEO_MB = 25, 200
@@ -35,7 +36,7 @@ def face_table(preds) -> list[dict]:
     return [{"face": i + 1, "emotion": p.emotion, "confidence": round(p.confidence, 3),
              "valence": round(p.valence, 3), "arousal": round(p.arousal, 3), "stress": round(p.stress, 3),
              "V/A": p.flags.get("va"), "stress source": p.flags.get("stress"),
-             **{c: round(v, 3) for c, v in p.probs.items()}} for i, p in enumerate(preds)]
+             **face_columns(p), **{c: round(v, 3) for c, v in p.probs.items()}} for i, p in enumerate(preds)]
 
 
 with image_tab:
@@ -66,6 +67,7 @@ with image_tab:
         if note := prior_note(preds[0].flags):
             st.caption(note)
         st.dataframe(face_table(preds), hide_index=True, width="stretch")
+        rich_predictions_ui(preds, ranges=model.config.target_ranges, key=f"up-{f.file_id}")
 
 
 def timeline_figure(df: pd.DataFrame, classes: list[str]) -> go.Figure:

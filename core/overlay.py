@@ -38,8 +38,27 @@ def is_prior(pred: FacePrediction, head: str) -> bool:
 
 
 def emotion_text(pred: FacePrediction) -> str:
+    """'Happy 82%'; multi-label: every category above its threshold ('Anger, Fear'); a
+    distribution: its two most probable classes ('Happy 60%, Sad 30%')."""
     suffix = "" if pred.flags.get("emotion", "trained") == "trained" else f" ({pred.flags['emotion']})"
+    if pred.mode == "multi":
+        return (", ".join(pred.emotions or []) or "no category") + suffix
+    if pred.mode == "distribution":
+        top = sorted(pred.probs.items(), key=lambda kv: -kv[1])[:2]
+        return ", ".join(f"{c} {p:.0%}" for c, p in top if p > 0) + suffix
     return f"{pred.emotion} {pred.confidence:.0%}{suffix}"
+
+
+def traits_text(pred: FacePrediction) -> str:
+    """Dominance and named targets, an untrained head marked: 'dominance +0.20 · openness 0.61
+    (untrained)'; '' when the model has none."""
+    values = ({"dominance": pred.dominance} if pred.dominance is not None else {}) | dict(pred.targets)
+    parts = []
+    for k, v in values.items():
+        flag = pred.flags.get(k, "trained")
+        parts.append(f"{k} {v:+.2f}" if k == "dominance" else f"{k} {v:.2f}")
+        parts[-1] += "" if flag == "trained" else f" ({flag})"
+    return " · ".join(parts)
 
 
 def va_text(pred: FacePrediction) -> str:

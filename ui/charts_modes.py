@@ -28,13 +28,14 @@ def distribution_figure(dist: dict[str, float], classes: list[str], title: str =
 @cached_figure
 def traits_figure(values: dict[str, float], ranges: dict[str, tuple[float, float]],
                   flags: dict[str, str] | None = None) -> go.Figure:
-    """Bars of named targets over their ranges; a bar flagged "prior" is grey and says so."""
+    """Bars of named targets over their ranges; a bar flagged "prior" or "untrained" is grey and says so."""
     flags = flags or {}
     names = list(values)
-    shown = [plot_text(f"{n} ({flags[n]})" if flags.get(n) else n) for n in names]
+    off = {n for n in names if flags.get(n) not in (None, "trained")}  # prior / untrained heads
+    shown = [plot_text(f"{n} ({flags[n]})" if n in off else n) for n in names]
     fig = go.Figure()
     fig.add_bar(x=[values[n] for n in names], y=shown, orientation="h",
-                marker_color=["#bbbbbb" if flags.get(n) == "prior" else "#4b4b8f" for n in names],
+                marker_color=["#bbbbbb" if n in off else "#4b4b8f" for n in names],
                 text=[f"{values[n]:.2f}" for n in names], textposition="outside",
                 hovertemplate="%{y}: %{x:.3f}<extra></extra>")
     low = min((r[0] for r in ranges.values()), default=0.0)

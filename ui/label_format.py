@@ -46,9 +46,10 @@ def history_text(after: dict[str, Any] | None, note: str = "") -> str:
 
 
 def above_threshold(outputs: dict[str, Any], default: float = 0.5) -> list[str]:
-    """The categories whose sigmoid probability reaches their (tuned) threshold."""
+    """The categories whose sigmoid probability reaches their (tuned) threshold, most probable first."""
     thresholds = outputs.get("thresholds") or {}
-    return [c for c, p in (outputs.get("emotions") or {}).items() if p >= thresholds.get(c, default)]
+    probs = outputs.get("emotions") or {}
+    return sorted((c for c, p in probs.items() if p >= thresholds.get(c, default)), key=lambda c: -probs[c])
 
 
 def prediction_text(mode: str, prediction: dict[str, Any]) -> str:

@@ -88,3 +88,23 @@ def test_trait_slider_edit_supersedes_only_that_trait(app_modes):
     assert smp.cur_sources["target:extraversion"] == "human" and smp.cur_sources["target:openness"] == "imported"
     at.button(key="back").click().run()
     assert md("extraversion 0.90") in _history_captions(at)[0]
+
+
+def test_accepting_a_multi_label_prediction_takes_every_category_above_its_threshold(app_modes):
+    from core.store.db import write_session
+    from core.store.predictions import record_predictions
+
+    with write_session() as s, s.begin():
+        record_predictions(s, [{"sample_id": 3, "model_version": "m", "probs": {}, "emotion": None,
+                                "flags": {"dominance": "prior"},
+                                "outputs": {"emotions": {"Pain": 0.7, "Fear": 0.4, "Peace": 0.2},
+                                            "thresholds": {"Pain": 0.5, "Fear": 0.3, "Peace": 0.5},
+                                            "dominance": 0.9}}])
+    at = app_modes("relabel", dataset_id=1, relabel_queue=[3], annotator="ana")
+    assert "model says **Pain, Fear**" in " ".join(m.value for m in at.markdown)
+    at.button(key="accept").click().run()
+    assert not at.exception and at.success[0].value.startswith("Saved sample #3")
+    smp = _sample(3)  # class order; the dominance was a prior, so the label's stays
+    assert smp.cur_emotions == ["Fear", "Pain"] and smp.cur_dominance == pytest.approx(-0.2)
+    with read_session() as s:
+        assert label_history(s, 3)[0].prediction_id is not None
