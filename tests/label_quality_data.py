@@ -151,18 +151,24 @@ def learning_curve(data: Generated, strategy: str, *, seed: int = 0, start: int 
 
 def store_generated(s, data, *, labelled: int | None = None, va=None, name: str = "feat") -> None:
     """One sample per generated row: its features ('gen' kind), subject = its video, the noisy
-    label (class code -> AFFECTNET8) on the first `labelled` rows (all: None), or V/A (rows of `va`)."""
+    label (class code -> AFFECTNET8) on the first `labelled` rows (all: None), or a multi-label set
+    (a binary given matrix: the dataset is made multi-label), or V/A (rows of `va`)."""
     from core.ingest.commit import commit_samples
     from core.ingest.records import PendingSample
+    from core.label_schema import LabelSchema
     from core.rules import DerivationRules
     from core.store.datasets import get_or_create_dataset
     from core.taxonomy import AFFECTNET8
 
-    ds = get_or_create_dataset(s, name)
+    multi = data.given.ndim == 2 and va is None  # a binary (N, K) multi-label matrix
+    schema = LabelSchema(classes=tuple(AFFECTNET8), emotion_mode="multi") if multi else None
+    ds = get_or_create_dataset(s, name, schema=schema)
     cols = [f"f{j}" for j in range(data.features.shape[1])]
     recs = [PendingSample(crop_sha256=f"{name}{i:08d}".ljust(64, "0"), crop_path=f"crops/{i}.png",
                           source_path=f"{i}.png", subject=f"video{data.groups[i]}",
-                          emotion=AFFECTNET8[int(data.given[i])] if va is None and (labelled is None or i < labelled) else None,
+                          emotion=AFFECTNET8[int(data.given[i])] if va is None and not multi
+                          and (labelled is None or i < labelled) else None,
+                          emotions=[AFFECTNET8[k] for k in np.flatnonzero(data.given[i])] if multi else None,
                           valence=None if va is None else float(va[i, 0]),
                           arousal=None if va is None else float(va[i, 1]),
                           features={"gen": (cols, data.features[i].tolist())})

@@ -197,3 +197,30 @@ def test_uncertain_queue_without_predictions_fits_a_cheap_model_on_features(writ
     vids = [data.groups[i - 1] for i in q.ids]
     assert max(vids.count(v) for v in vids) <= 2
     assert "gen features" in q.detail["diversity"]
+
+
+def test_multilabel_likely_wrong_on_cur_emotions_cross_validated_then_held_out(write, read):
+    from core.store.learning_queues import likely_wrong_queue
+    from tests.label_quality_data import multilabel
+
+    data = multilabel(n=300, k=K, n_videos=40, seed=2)  # 30 rows with one class toggled
+    wrong = {i + 1 for i in np.flatnonzero(data.wrong)}
+    with write() as s, s.begin():
+        store_generated(s, data, name="multi")
+        assert s.get(Sample, 1).cur_emotions == [AFFECTNET8[k] for k in np.flatnonzero(data.given[0])]
+    with read() as s:
+        q = likely_wrong_queue(s, 1, limit=300)  # the dataset is multi-label: field emotions
+    assert q.field == "emotions" and q.source == "cross-val" and q.detail["rows"] == 300
+    assert len(set(q.ids[:15]) & wrong) >= 6  # top 5%: chance would be 1.5 (8 classes, 300 rows)
+    with write() as s, s.begin():  # a model that never saw these labels predicts the true sets
+        rng = np.random.default_rng(0)
+        record_predictions(s, [{"sample_id": i + 1, "model_version": "multi-ext",
+                                "probs": {c: 1 / K for c in AFFECTNET8},
+                                "outputs": {"emotions": {c: float(np.clip(0.85 if data.true[i, k] else 0.1
+                                                                          + rng.normal(0, 0.05), 0.01, 0.99))
+                                                         for k, c in enumerate(AFFECTNET8)}}}
+                               for i in range(300)])
+    with read() as s:
+        held = likely_wrong_queue(s, 1, limit=300)
+    assert held.source == "held-out" and held.detail["model_versions"] == {"multi-ext": 300}
+    assert set(held.ids) == wrong  # the predicted set differs from the label exactly on the toggled rows
