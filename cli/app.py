@@ -26,7 +26,7 @@ import sys
 import typer
 from typer.main import get_command
 
-from cli import data, gc, model, queue, ssl, tasks, train, users, worker
+from cli import clips, data, gc, model, queue, ssl, tasks, train, users, worker
 from cli.quiet import native_noise_filtered
 
 app = typer.Typer(name="affectlab", help="AffectLab: label store, models, training (the same verbs as the Python API).",
@@ -40,6 +40,7 @@ GROUPS: list[tuple[typer.Typer, str | None, str | None]] = [
     (worker.app, None, None),
     (gc.app, None, None),
     (queue.app, None, None),
+    (clips.app, None, None),
     (ssl.app, "ssl", "semi-supervised stages: pretrain an encoder, classify, finetune per subject"),
     (users.app, "user", "accounts of a hosted instance (AFFECTLAB_AUTH=on): add, list"),
     (tasks.app, None, None),

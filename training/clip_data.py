@@ -114,3 +114,95 @@ def label_targets(labels: Sequence[dict[str, Any]], schema: LabelSchema, tasks: 
         out["targets"] = np.array([[_num((lb.get("targets") or {}).get(n)) for n in names] for lb in labels],
                                   np.float32).reshape(m, len(names))
     return out
+
+
+# -- clips from the label store (core.store.clips) ------------------------------------------------
+
+LABEL_COLUMNS = {"emotion": "cur_emotion", "emotions": "cur_emotions", "distribution": "cur_distribution",
+                 "valence": "cur_valence", "arousal": "cur_arousal", "dominance": "cur_dominance",
+                 "stress": "cur_stress", "targets": "cur_targets"}
+
+
+@dataclass
+class StoreClips:
+    """A dataset's clips as training data, in sample id order, with what grouped splits need."""
+
+    data: ClipData
+    sample_ids: list[int]
+    subjects: list[str | None]
+    splits: list[str | None]
+    schema: LabelSchema
+    tasks: list[str]
+    model: str | None  # the embedding version the frames come from (None: audio only)
+
+
+def _embedding_version(clips: Sequence[Any], model: str | None) -> str:
+    """The embedding version to read: `model` when given, else the one version every clip has."""
+    if model is not None:
+        return model
+    versions = sorted({v for c in clips for v in (c.arrays.get("embeddings") or {})})
+    if len(versions) != 1:
+        raise ValueError(f"the clips have {'no' if not versions else len(versions)} embedding version(s)"
+                         f"{': ' + ', '.join(versions) if versions else ''}; "
+                         + ("run `affectlab embed --dataset D` first" if not versions else "name one (model=)"))
+    return versions[0]
+
+
+def iter_store_clips(dataset: str, *, model: str | None = None, crops: bool = False, audio: bool = False,
+                     split: str | None = None, db_url: str | None = None) -> Iterator[dict[str, Any]]:
+    """Per clip of a stored dataset: sample_id, subject, split, frames ((N, D) float32 embeddings of
+    version `model`, NaN rows masked; or with crops=True the (N, S, S, 3) uint8 aligned crops), mask
+    (N,) bool, audio ((rows, width) image or None) and audio_valid, and label (the sample's current
+    label fields, None = unlabelled). A clip without the embeddings asked for raises ValueError."""
+    from sqlalchemy import select
+
+    from core.store.clips import iter_clips, load_array
+    from core.store.datasets import require_dataset
+    from core.store.db import read_session
+    from core.store.models import Sample
+
+    with read_session(db_url) as s:
+        ds_id = require_dataset(s, dataset).id
+        clips = [c for c in iter_clips(s, ds_id) if split is None or c.split == split]
+        cols = [Sample.id, *(getattr(Sample, c) for c in LABEL_COLUMNS.values())]
+        labels: dict[int, dict[str, Any]] = {}
+        ids = [c.sample_id for c in clips]
+        for i in range(0, len(ids), 5000):
+            for row in s.execute(select(*cols).where(Sample.id.in_(ids[i:i + 5000]))):
+                labels[row[0]] = dict(zip(LABEL_COLUMNS, row[1:]))
+    version = None if crops else _embedding_version(clips, model)
+    if version is not None and (missing := [c.sample_id for c in clips if not c.embedding(version)]):
+        raise ValueError(f"{len(missing)} clip(s) of {dataset} (e.g. sample {missing[0]}) have no embeddings by "
+                         f"{version}; run `affectlab embed --dataset {dataset}` with that model")
+    for c in clips:
+        frames = c.crops() if crops else load_array(c.embedding(version)["rel"]).astype(np.float32)
+        image = valid = None
+        info = c.arrays.get("audio") or {}
+        if audio and info.get("present"):
+            image, valid = load_array(info["rel"]).astype(np.float32), np.asarray(info["valid"], bool)
+        yield {"sample_id": c.sample_id, "subject": c.subject, "split": c.split, "frames": frames,
+               "mask": np.asarray(c.mask, bool), "audio": image, "audio_valid": valid,
+               "label": labels.get(c.sample_id), "model": version}
+
+
+def store_clip_data(dataset: str, *, model: str | None = None, tasks: Sequence[str] | None = None,
+                    audio: bool = False, split: str | None = None, frames: int | None = None,
+                    db_url: str | None = None) -> StoreClips:
+    """A dataset's stored clip embeddings (and audio images) with per-task targets from the clips'
+    current labels, ready for train_clip_model (ClipData.subset by split or subject)."""
+    from core.model.clip_config import schema_tasks
+    from core.store.datasets import dataset_schema, require_dataset
+    from core.store.db import read_session
+
+    with read_session(db_url) as s:
+        schema = dataset_schema(require_dataset(s, dataset))
+    items = list(iter_store_clips(dataset, model=model, audio=audio, split=split, db_url=db_url))
+    if not items:
+        raise ValueError(f"dataset {dataset} has no clips{f' in split {split}' if split else ''}")
+    tasks = list(tasks or schema_tasks(schema))
+    targets = label_targets([it["label"] or {} for it in items], schema, tasks)
+    data = ClipData.from_arrays([it["frames"] for it in items], targets,
+                                audio=[it["audio"] for it in items] if audio else None,
+                                audio_valid=[it["audio_valid"] for it in items] if audio else None, frames=frames)
+    return StoreClips(data, [it["sample_id"] for it in items], [it["subject"] for it in items],
+                      [it["split"] for it in items], schema, tasks, items[0]["model"])
