@@ -34,13 +34,15 @@ def _labels(name: str, i: int) -> dict:
     return {"targets": {t: round(0.1 + 0.1 * ((i + k) % 9), 2) for k, t in enumerate(FIV2_TARGETS)}}
 
 
-def seed_modes(env: Path) -> dict[str, int]:
-    """The three datasets (N samples each, split train); returns name -> dataset id."""
+def seed_modes(env: Path, *, names: dict[str, str] | None = None) -> dict[str, int]:
+    """The three datasets (N samples each, split train), or those of `names` (kind -> dataset
+    name, e.g. {"emotic": "demo"}); returns kind -> dataset id."""
     rng, out = np.random.default_rng(0), {}
     schemas = {"emotic": emotic_schema(), "mosei": mosei_schema(), "fiv2": fiv2_schema()}
+    names = names or {k: k for k in schemas}
     with write_session() as s, s.begin():
-        for name, schema in schemas.items():
-            ds = get_or_create_dataset(s, name, schema=schema)
+        for name, schema in ((k, schemas[k]) for k in names):
+            ds = get_or_create_dataset(s, names[name], schema=schema)
             records = [PendingSample(crop_sha256=f"{name}{i:08d}".ljust(64, "0"),
                                      crop_path=_crop(env / "data", name, i, rng), source_path=f"{i}.png",
                                      subject=f"p{i % 4}", split="train", **_labels(name, i))
