@@ -1,3 +1,4 @@
 """The label store. Importing it registers every table module with the shared metadata."""
+from core.store import models_clips  # noqa: F401  (imports core.store.models; the clips table)
 from core.store import models_tasks  # noqa: F401  (imports core.store.models; tasks and snapshots tables)
 from core.store import models_traces  # noqa: F401  (imports core.store.models; the va_traces table)

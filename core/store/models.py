@@ -271,5 +271,3 @@ class User(Base):
     created_at: Mapped[created]
     last_login_at: Mapped[datetime | None]
 
-
-from core.store import models_clips as _models_clips  # noqa: E402,F401  (registers the clips table)

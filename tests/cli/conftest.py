@@ -32,4 +32,5 @@ from tests.inference.conftest import (  # noqa: E402, F401
     no_network,
     session_data_dir,
 )
-from tests.training.test_ssl import one_thread, openface  # noqa: E402, F401 - the SSL tests' data
+from tests.training.conftest import one_thread  # noqa: E402, F401 - one torch thread
+from tests.training.test_ssl import openface  # noqa: E402, F401 - the SSL tests' data

@@ -13,7 +13,7 @@ from core.jobs.status import RunStatus
 from core.jobs.worker import wait_for_worker
 from core.store.models import Job, Run
 from tests.training.jobs_common import get, kill_leftovers, wait_status
-from tests.training.test_ssl import one_thread, openface  # noqa: F401 - the SSL tests' data
+from tests.training.test_ssl import openface  # noqa: F401 - the SSL tests' data
 
 S = RunStatus
 TINY = {"kinds": ["openface_au", "openface_pose"], "batch_size": 16}
