@@ -13,7 +13,7 @@ def format_gc(result: Result) -> str:
     counts = result.get("removed") or result.get("would_remove") or {}
     verb_ = "would remove" if result["dry_run"] else "removed"
     return (f"{verb_} {counts.get('crops', 0)} crop(s), {counts.get('media', 0)} media file(s), "
-            f"{counts.get('temp', 0)} temp file(s), {result['bytes']:,} bytes; kept {result['kept']} "
+            f"{counts.get('clip_crops', 0)} clip crop stack(s), {counts.get('temp', 0)} temp file(s), {result['bytes']:,} bytes; kept {result['kept']} "
             f"referenced file(s) in {result['data_dir']}")
 
 

@@ -69,3 +69,17 @@ def test_faceless_clip_is_skipped_and_counted(env, read):
     report = import_path("crema-d", root, dataset="cd", options=OPTS)
     assert report.added == 1 and report.skipped == {"clip without a visible face": 1}
     assert list(stored(read, "cd")) == ["1004_TIE_NEU_XX.mp4"]
+
+
+def test_cli_import_with_clip_frames_and_embed_help(env, read):
+    from tests.ingest.test_cli import cli, one_json
+
+    clip(env / "crema" / "1005_WSI_FEA_XX.mp4")
+    proc = cli("import", "crema-d", str(env / "crema"), "--dataset", "cd", "--clip-frames", "3", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert (one_json(proc.stdout)["kind"], one_json(proc.stdout)["added"]) == ("crema-d", 1)
+    ((sample, c),) = stored(read, "cd").values()
+    assert c.frames == 3 and sample.cur_emotion == "Fear" and sample.subject == "1005"
+    helped = cli("import", "--help")
+    assert all(kind in helped.stdout for kind in ("crema-d", "ravdess", "enterface", "clip-csv"))
+    assert "resumes" in cli("embed", "--help").stdout
