@@ -57,14 +57,6 @@ def cap_per_group(order: np.ndarray, groups: np.ndarray | None, per_group: int |
     return np.asarray(keep, dtype=int)
 
 
-def standardise(features: np.ndarray) -> np.ndarray:
-    """Each column to zero mean and unit variance (constant columns left at zero)."""
-    x = np.asarray(features, dtype=float)
-    std = x.std(0)
-    std[std < 1e-8] = 1.0
-    return (x - x.mean(0)) / std
-
-
 def k_center_greedy(features: np.ndarray, k: int, *, labelled: np.ndarray | None = None,
                     first: int = 0) -> np.ndarray:
     """k row indices of `features`, each the row farthest from every row chosen before it (and

@@ -53,7 +53,8 @@ def _folds(labels: np.ndarray | None, groups: np.ndarray | None, n: int, folds: 
         return list(KFold(folds, shuffle=True, random_state=seed).split(x))
 
 
-def _scaled(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def scaled_like_train(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both standardised with the training part's column means and deviations."""
     mean, std = x_train.mean(0), x_train.std(0)
     std[std < 1e-8] = 1.0
     return (x_train - mean) / std, (x_test - mean) / std
@@ -82,7 +83,7 @@ def cross_val_pred_probs(features: np.ndarray, labels: np.ndarray, *, n_classes:
         if len(present) == 1:
             out[np.ix_(test, present)] = 1.0
             continue
-        xtr, xte = _scaled(x[train], x[test])
+        xtr, xte = scaled_like_train(x[train], x[test])
         model = LogisticRegression(C=c, max_iter=2000).fit(xtr, labels[train])
         out[np.ix_(test, model.classes_)] = model.predict_proba(xte)
     return out
@@ -98,7 +99,7 @@ def cross_val_multilabel_probs(features: np.ndarray, labels: np.ndarray, *, fold
 
     out = np.zeros(y.shape, dtype=float)
     for train, test in _folds(None, groups, len(y), folds, seed):
-        xtr, xte = _scaled(x[train], x[test])
+        xtr, xte = scaled_like_train(x[train], x[test])
         for k in range(y.shape[1]):
             col = y[train, k]
             if col.min() == col.max():
@@ -117,7 +118,7 @@ def cross_val_regression(features: np.ndarray, targets: np.ndarray, *, folds: in
 
     out = np.zeros_like(y)
     for train, test in _folds(None, groups, len(y), folds, seed):
-        xtr, xte = _scaled(x[train], x[test])
+        xtr, xte = scaled_like_train(x[train], x[test])
         out[test] = Ridge(alpha=alpha).fit(xtr, y[train]).predict(xte).reshape(len(test), -1)
     return out
 

@@ -200,7 +200,7 @@ def _cheap_model(session: Session, ds: Dataset, index: dict[str, int], k: int, i
     detail = {"model": li.CV_MODEL, "features": kind, "trained_on": len(lab_ids)}
     if len(unl_ids) == 0 or len(np.unique(y)) < 2:
         return np.zeros(0, int), np.zeros((0, k)), {**detail, "note": "no stored predictions and too few labels"}
-    xtr, xte = li._scaled(x_lab, x_unl)
+    xtr, xte = li.scaled_like_train(x_lab, x_unl)
     model = LogisticRegression(max_iter=2000).fit(xtr, y)
     probs = np.zeros((len(unl_ids), k))
     probs[:, model.classes_] = model.predict_proba(xte)
