@@ -13,7 +13,7 @@ _component = components.declare_component("va_trace", path=str(FRONTEND))
 
 
 def va_trace(video_url: str, *, duration: float | None, rate_hz: float = 10.0, mode: str = "2d",
-             height: int = 640, key: str | None = None) -> dict[str, Any] | None:
+             height: int = 520, key: str | None = None) -> dict[str, Any] | None:
     """Render the recorder; the last saved trace {"samples": {"t", "valence", "arousal"}, "mode",
     "rate_hz", "nonce"} (a new nonce per Save), or None before the first Save."""
     return _component(video=video_url, duration=duration, rate_hz=rate_hz, mode=mode, height=height,
