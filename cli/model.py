@@ -32,7 +32,15 @@ def _face_line(face: dict) -> str:
 
 def format_predictions(result: Result) -> str:
     """One line per face: file, emotion (or the multi-label categories), confidence, V/A(/D),
-    stress and the named targets."""
+    stress and the named targets; --clip: one line per window (and the rendered file)."""
+    if "windows" in result:
+        lines = [f"{result['file']} [{w['start']:.1f}-{w['end']:.1f} s]: "
+                 + (_face_line(w["prediction"]) if w["prediction"] else w.get("why", "no prediction"))
+                 for w in result["windows"]]
+        if result.get("render"):
+            lines.append(f"rendered: {result['render']['path']} ({result['render']['frames']} frames, "
+                         f"audio {result['render']['audio'] or 'none'})")
+        return "\n".join(lines)
     return "\n".join(f"{f['file']}: {_face_line(face)}" for f in result["files"] for face in f["faces"])
 
 
@@ -52,8 +60,23 @@ def predict(
         "--no-landmarks", help="align on the detector's keypoints only (skip the face mesh)")] = False,
     fps: Annotated[float, typer.Option(help="video: frames sampled per second")] = 2.0,
     frames: Annotated[int | None, typer.Option(help="video: N evenly spaced frames instead")] = None,
+    clip: Annotated[bool, typer.Option("--clip", help="video as clips: --model is a clip model (.pt / .onnx); "
+                                       "one prediction per window")] = False,
+    window: Annotated[float | None, typer.Option(help="--clip: window seconds for a timeline (default: the "
+                                                 "whole video as one clip)")] = None,
+    stride: Annotated[float | None, typer.Option(help="--clip: seconds between windows (default: --window)")] = None,
+    render: Annotated[str | None, typer.Option(help="--clip: write the video with overlays (and its audio) here")] = None,
+    embedder: Annotated[str | None, typer.Option(
+        help="--clip: the image model embedding the frames (default: the one the clip model names)")] = None,
     json_out: JsonOpt = False,
 ) -> Result:
+    if clip:
+        from core.clips.predict_file import predict_clip_file
+
+        return predict_clip_file(path, model, window=window, stride=stride, render=render, embedder=embedder,
+                                 threads=threads, with_landmarks=not no_landmarks)
+    if render or window or stride or embedder:
+        raise typer.BadParameter("--render, --window, --stride and --embedder go with --clip")
     from core.predict import load_predictor, predict_paths
 
     predictor = load_predictor(model, run=run, backend=backend, threads=threads, detector=detector,
