@@ -39,17 +39,25 @@ def submit_analysis_ui(path: Path, *, name: str, model: str, fps: float) -> int 
 
 def analysis_job_ui(job_id: int) -> dict[str, Any] | None:
     """Follow an analysis job: a progress bar (frames done of the video's frames) and a Cancel
-    button while it is queued or running; its final state (status, name, error ...) once it ended."""
-    state = analysis_state(job_id)
+    button while it is queued or running; its final state (status, name, error ...) once it ended
+    (failed if the job row is gone, e.g. the store was replaced)."""
+    state = _state(job_id)
     if state["status"] in FINAL:
         return state
     _follow(job_id)
     return None
 
 
+def _state(job_id: int) -> dict[str, Any]:
+    try:
+        return analysis_state(job_id)
+    except LookupError:
+        return {"status": RunStatus.FAILED, "name": "the video", "error": f"job {job_id} no longer exists"}
+
+
 @st.fragment(run_every=1.0)
 def _follow(job_id: int) -> None:
-    state = analysis_state(job_id)
+    state = _state(job_id)
     if state["status"] in FINAL:
         st.rerun()  # the whole page shows the outcome
     done, total = state["frames_done"], state["frames_total"]

@@ -92,3 +92,15 @@ def test_a_short_video_stays_inline(upload_page, live_env):
     with read_session() as s:
         assert s.query(Job).count() == 0
     assert set(uploads_root().rglob("*")) == before  # the saved upload was removed after the analysis
+
+
+def test_a_job_gone_from_the_store_is_a_message_not_a_traceback(upload_page, live_env):
+    from core.store.db import write_session
+
+    at, _ = upload_page
+    _submit(at, face_video(live_env / "long.mp4", loops=2).read_bytes())
+    with write_session() as s, s.begin():
+        s.query(Job).delete()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("no longer exists" in e.value for e in at.error) and "analysis_job" not in at.session_state
