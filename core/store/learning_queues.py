@@ -57,9 +57,17 @@ def _multi_column() -> Any:
     return col
 
 
-def _labelled(session: Session, dataset_id: int, cond: Any, split: str | None, *cols: Any) -> list[tuple]:
+def _labelled(session: Session, dataset_id: int, cond: Any, split: str | None, *cols: Any,
+              limit: int | None = None) -> list[tuple]:
     stmt = select(Sample.id, *cols).where(Sample.dataset_id == dataset_id, cond).order_by(Sample.id)
-    return list(session.execute(stmt.where(Sample.split == split) if split else stmt))
+    return list(session.execute((stmt.where(Sample.split == split) if split else stmt).limit(limit)))
+
+
+def _no_features(session: Session, dataset_id: int, feature_kind: str | None) -> bool:
+    """Cross-validation is impossible: the dataset has no usable stored features (checked before
+    any label is loaded, so a big store without features answers at once)."""
+    kinds = qi.feature_kinds(session, dataset_id)
+    return not (kinds.get(feature_kind) if feature_kind else set(kinds) - set(qi.SKIP_KINDS))
 
 
 def _cv_inputs(session: Session, dataset_id: int, ids: list[int], feature_kind: str | None
@@ -102,6 +110,8 @@ def _emotion(session, ds, classes, source, split, folds, feature_kind, seed) -> 
         versions = Counter(r[4] for r in rows)
         return Queue("likely-wrong", "emotion", [int(i) for i in q.ids[keep]], q.scores[keep].tolist(),
                      "held-out", {"model_versions": dict(versions), "rows": len(q.ids)})
+    if _no_features(session, ds.id, feature_kind):
+        return Queue("likely-wrong", "emotion", [], [], "cross-val", _cv_detail(None, 0, folds, li.CV_MODEL))
     index = {concept(c): k for k, c in enumerate(classes)}
     labelled = {sid: index.get(concept(e)) for sid, e in
                 _labelled(session, ds.id, Sample.cur_emotion.is_not(None), split, Sample.cur_emotion)}
@@ -190,6 +200,9 @@ def _cheap_model(session: Session, ds: Dataset, index: dict[str, int], k: int, i
                  kind: str | None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """(ids, probs) of unlabelled samples from a logistic regression fitted on the labelled
     samples' features: the current model when no model has predicted them yet."""
+    if _no_features(session, ds.id, kind):
+        return np.zeros(0, int), np.zeros((0, k)), {"model": li.CV_MODEL, "features": None, "trained_on": 0,
+                                                    "note": "no stored predictions and no features"}
     from sklearn.linear_model import LogisticRegression
 
     labelled = {sid: index.get(concept(e)) for sid, e in
@@ -226,7 +239,7 @@ def uncertain_queue(session: Session, dataset_id: int, *, limit: int = 200, meth
         probs = np.vstack([rows[s] for s in ids])
         source, detail = "current model", {"model_versions": dict(Counter(newest[s][0] for s in ids))}
     else:
-        unl = [s for (s,) in _labelled(session, ds.id, cond, split)]
+        unl = [] if _no_features(session, ds.id, feature_kind) else [s for (s,) in _labelled(session, ds.id, cond, split)]
         ids, probs, detail = _cheap_model(session, ds, index, len(classes), unl, feature_kind)
         source = "cheap model"
     if not len(ids):
@@ -235,7 +248,7 @@ def uncertain_queue(session: Session, dataset_id: int, *, limit: int = 200, meth
     feats, lab_x = None, None
     if len(have) == len(ids):
         feats = x
-        lab = [s for (s,) in _labelled(session, ds.id, ~cond, None)][:2000]
+        lab = [s for (s,) in _labelled(session, ds.id, ~cond, None, limit=2000)]
         _, _, lab_x = qi.features(session, ds.id, lab, kind=kind)
         lab_x = lab_x if len(lab_x) else None
     groups = qi.groups(session, list(ids))
