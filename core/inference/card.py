@@ -75,9 +75,16 @@ def _outputs(config: ModelConfig) -> dict[str, dict[str, Any]]:
         "stress": {"shape": ["batch", 1], "kind": "stress (sigmoid)", "range": [0.0, 1.0],
                    "status": flags["stress"]},
     }
+    if config.dominance:
+        out["dominance"] = {"shape": ["batch", 1], "kind": "dominance (tanh)", "range": [-1.0, 1.0],
+                            "status": flags["dominance"]}
     for name in config.extra_targets:
-        out[name] = {"shape": ["batch", 1], "kind": "raw regression value",
-                     "status": "trained" if config.trained.get(name) else "untrained"}
+        ranged = config.target_ranges.get(name)
+        out[name] = {"shape": ["batch", 1], "status": flags[name],
+                     **({"kind": "named target (low + (high - low) * sigmoid)", "range": ranged}
+                        if ranged else {"kind": "raw regression value"})}
+    if config.emotion_mode == "multi":
+        out["emotion"]["thresholds"] = dict(zip(config.classes, config.class_thresholds()))
     return out
 
 

@@ -1,6 +1,9 @@
 """ONNX export and prediction for the issue-12 heads: multi-label, dominance, named targets."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -42,6 +45,11 @@ def test_onnx_export_keeps_the_new_heads_in_parity(rich_ckpt):
     diffs = result["parity"]["max_abs_diff"]
     assert {"dominance", "openness", "sentiment"} <= set(diffs)
     assert result["parity"]["max_abs_diff_all"] <= 1e-4
+    card = json.loads(Path(result["card"]).read_text())
+    assert card["output_order"] == ["emotion", "va", "stress", "dominance", "openness", "sentiment"]
+    assert card["outputs"]["dominance"]["range"] == [-1.0, 1.0]
+    assert card["outputs"]["sentiment"]["range"] == [-3.0, 3.0]
+    assert card["outputs"]["emotion"]["thresholds"] == {"Joy": 0.3, "Fear": 0.6, "Pain": 0.5}
     onnx_preds = Predictor(result["path"]).predict_crops(_crops())
     torch_preds = Predictor(rich_ckpt, backend="torch").predict_crops(_crops())
     for a, b in zip(onnx_preds, torch_preds, strict=True):
