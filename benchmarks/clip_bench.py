@@ -108,6 +108,54 @@ def train_throughput(kind: str, device: str, clips: int, epochs: int) -> dict:
             "clips_per_s": round(statistics.median(rates), 1)}
 
 
+def predict_e2e(seconds: float = 15.0, window: float | None = 3.0, threads: int = 2, repeats: int = 2) -> dict:
+    """`predict VIDEO --clip` on the first `seconds` of the real video (stream copy, 640x360), a
+    16-frame transformer over the default model's embeddings: the model, face pipeline and
+    embedder loaded, then the timed call (sample, detect, track, embed, model), then the render."""
+    import subprocess
+
+    import torch
+
+    from core.assets import asset_path
+    from core.clips.embed import FrameEmbedder
+    from core.clips.predict import ClipModelRunner, predict_clip_video
+    from core.clips.render import render_video
+    from core.faces import FacePipeline
+    from core.model.clip_checkpoint import build_clip_model, save_clip_model
+    from core.model.clip_config import ClipConfig
+
+    work = Path(tempfile.mkdtemp(prefix="clip_e2e_"))
+    video = work / "cut.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(asset_path(VIDEO)), "-t", str(seconds), "-c", "copy",
+                    str(video)], check=True)
+    torch.set_num_threads(threads)
+    embedder = FrameEmbedder(None, device="cpu")
+    config = ClipConfig(kind="transformer", frames=16, input_dim=embedder.dim, embedder=embedder.version)
+    ckpt = save_clip_model(work / "clip.pt", build_clip_model(config))
+    runner = ClipModelRunner(ckpt, threads=threads)
+    best: dict[bool, float] = {}
+    for landmarks in (False, True):  # alignment on the detector's keypoints, then with the face mesh
+        pipeline = FacePipeline(with_landmarks=landmarks, model="short")
+        try:
+            for _ in range(repeats):  # best of `repeats`: a shared machine's load only slows a run
+                t0 = time.perf_counter()
+                windows, info = predict_clip_video(video, runner, embedder=embedder, pipeline=pipeline,
+                                                   window=window)
+                best[landmarks] = min(best.get(landmarks, 1e9), time.perf_counter() - t0)
+        finally:
+            pipeline.close()
+    predict_s = best[False]
+    t0 = time.perf_counter()
+    rendered = render_video(video, windows, work / "out.mp4")
+    render_s = time.perf_counter() - t0
+    return {"seconds": info["duration"], "windows": len(windows), "window_s": window, "threads": threads,
+            "predict_s": round(predict_s, 2), "realtime_x": round(info["duration"] / predict_s, 2),
+            "mesh_predict_s": round(best[True], 2), "mesh_realtime_x": round(info["duration"] / best[True], 2),
+            "render_s": round(render_s, 2), "render_frames": rendered["frames"],
+            "render_audio": rendered["audio"],
+            "with_render_x": round(info["duration"] / (predict_s + render_s), 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clips", type=int, default=9, help="2-second windows of the video to embed")
@@ -115,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads (1: a shared machine's fair figure)")
     p.add_argument("--quick", action="store_true", help="3 clips, 1 repeat, 1 training epoch timed")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--e2e-only", action="store_true", help="only end-to-end predict --clip on 15 s")
     args = p.parse_args(argv)
     if args.quick:
         args.clips, args.repeats = 3, 1
@@ -126,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         out: dict = {"embed": [], "backbone": [], "train": [], "gpu": "cuda" in devices,
                      "load_avg": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
+        out["predict"] = predict_e2e(repeats=args.repeats)
+        torch.set_num_threads(args.threads)
+        _print_e2e(out["predict"])
+        if args.e2e_only:
+            if args.json:
+                print(json.dumps(out))
+            return 0
         for device in devices:
             out["backbone"].append(backbone_throughput(device, args.repeats))
             out["embed"].append(embed_throughput(args.clips, 2.0, device, args.repeats))
@@ -154,6 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(out))
     return 0
+
+
+def _print_e2e(e: dict) -> None:
+    print(f"  predict --clip end to end [cpu, {e['threads']} threads]: {e['seconds']} s of 640x360 video, "
+          f"{e['windows']} windows of {e['window_s']} s x 16 frames in {e['predict_s']} s = {e['realtime_x']}x "
+          f"real time (goal >= 5x; with the face mesh {e['mesh_predict_s']} s = {e['mesh_realtime_x']}x); --render {e['render_frames']} frames + audio ({e['render_audio']}) "
+          f"in {e['render_s']} s ({e['with_render_x']}x real time with the render)")
 
 
 if __name__ == "__main__":
