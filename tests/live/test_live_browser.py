@@ -259,3 +259,56 @@ def test_a_run_trained_in_the_app_streams_and_toggles_apply_mid_stream(trained_r
         frame.get_by_role("button", name=STOP).click()
     print(f"\ntrained run {trained_run['run_id']} streamed; overlays cleared {took:.1f} s after "
           f"the first of 4 toggle clicks, {after_last:.1f} s after the last; server log: {log}")
+
+
+@pytest.fixture
+def own_port_server(server_env, tmp_path) -> Iterator[dict]:
+    """As `server`, on a port of 8711-8719 (the range this test may use on a shared machine)."""
+    log = tmp_path / "server.log"
+    with streamlit_server(server_env, free_port(range(8711, 8720)), log, "--logger.level=info") as url:
+        yield {"url": url, "counter": tmp_path / "frames.txt", "log": log, "tmp": tmp_path}
+
+
+@pytest.fixture
+def small_camera(tmp_path) -> Path:
+    """single_face.mp4 as a 320x240, 10 fps looping y4m: a tenth of the VP8 work of fake_camera,
+    so a machine shared with other jobs keeps the connection (a starved server loses ICE consent)."""
+    y4m = tmp_path / "small.y4m"
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(cached_asset("single_face.mp4")),
+                    "-vf", "scale=320:180,pad=320:240:0:30,fps=10", "-pix_fmt", "yuv420p", str(y4m)],
+                   check=True)
+    return y4m
+
+
+def test_overlay_toggles_change_the_streamed_frames_both_ways(own_port_server, small_camera):
+    """Mid-stream, with the default model: every overlay switched off leaves the video without the
+    overlay accent, and the face box switched back on brings it back, each within a few seconds
+    of the click (page rerun + next frame; ~1 s on an idle machine)."""
+    server = own_port_server
+    counter, log = server["counter"], server["log"]
+    console: list[str] = []
+    no_accent = lambda a, b: (a, b) if max(a["accent"], b["accent"]) < 15 else None  # noqa: E731
+    accent = lambda a, b: (a, b) if min(a["accent"], b["accent"]) > 100 else None  # noqa: E731
+    with live_page(server, small_camera, console) as page:
+        frame = page.frame_locator(IFRAME)
+        start = frame.get_by_role("button", name=START)
+        start.wait_for(timeout=45_000)
+        start.click()
+        wait_for(lambda: frames(counter) >= 20, 45, ">= 20 frames in the server callback", log=log)
+        on = wait_for(lambda: accent(*accent_pixels(frame, 0.3)), 20, "the overlays on the video", log=log)
+        timings = {}
+        for names, check, what in (
+                (("Face box", "Emotion label", "V/A circumplex", "Stress gauge"), no_accent, "off"),
+                (("Face box",), accent, "box on")):
+            for name in names:
+                page.get_by_text(name, exact=True).click()
+            clicked = time.monotonic()
+            seen = wait_for(lambda check=check: check(*accent_pixels(frame, 0.3)), 15,
+                            f"the video to show the overlays {what}", log=log)
+            timings[what] = time.monotonic() - clicked
+        assert frames(counter) > 20 and not seen[1]["paused"]
+        frame.get_by_role("button", name=STOP).click()
+    assert all(t < 5 for t in timings.values()), timings
+    print("\noverlay toggles reached the stream " + ", ".join(
+        f"{k}: {v:.1f} s after the last click" for k, v in timings.items())
+        + f"; accent pixels with overlays {on[0]['accent']}; server log: {log}")
