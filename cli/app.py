@@ -26,7 +26,7 @@ import sys
 import typer
 from typer.main import get_command
 
-from cli import clips, data, gc, model, queue, ssl, tasks, train, users, worker
+from cli import clips, data, gc, model, queue, ssl, tasks, traces, train, users, worker
 from cli.quiet import native_noise_filtered
 
 app = typer.Typer(name="affectlab", help="AffectLab: label store, models, training (the same verbs as the Python API).",
@@ -46,6 +46,7 @@ GROUPS: list[tuple[typer.Typer, str | None, str | None]] = [
     (tasks.app, None, None),
     (tasks.task_app, "task", "labelling tasks: k independent labels per sample (create, list, status, close)"),
     (tasks.snapshot_app, "snapshot", "named, immutable label snapshots (create, list, export)"),
+    (traces.app, "trace", "continuous V/A traces over a video (list, export, agreement)"),
 ]
 for group, name, help_ in GROUPS:
     if name is None:
