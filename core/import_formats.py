@@ -18,7 +18,7 @@ LAYOUTS: dict[str, str] = {
     "fiv2": "First Impressions V2: annotation_*.pkl (or .json/.csv) of trait -> {clip.mp4: 0..1}; "
             "the clips under its folder",
     "crema-d": "CREMA-D clips ActorID_Sentence_Emotion_Level.{flv,mp4} (e.g. 1001_DFA_ANG_XX): one clip "
-               "sample each (--frames N, default 16), actor = subject",
+               "sample each (--clip-frames N, default 16), actor = subject",
     "ravdess": "RAVDESS clips MM-VV-EE-II-SS-RR-AA.mp4 (Actor_XX/ folders): emotion, intensity and actor "
                "from the name, one clip sample each; audio-only files skipped",
     "enterface": "eNTERFACE'05: ROOT/subject N/<anger|...|surprise>/sentence M/**/*.avi, one clip sample each "
