@@ -116,6 +116,12 @@ def train(
     from training.loop import train as run_training
 
     log_to_stderr("training")  # one line per epoch
+    if run_id is not None:
+        from training.clip_run import is_clip_run, run_clip_training
+        from training.runs import get_run
+
+        if is_clip_run(get_run(run_id)["config"]):  # a clip run queued from the Train page
+            return run_clip_training(run_id)
     options = {**flags, "dataset": dataset, "run_id": run_id, "tasks": tasks,
                "class_balanced": class_balanced, "class_weights": class_weights,
                "uncertainty": uncertainty, "no_augment": no_augment, "no_amp": no_amp}
