@@ -54,8 +54,9 @@ def _samples(frame) -> int:
     return int(frame.locator("#status").get_attribute("data-samples") or 0)
 
 
-def _record(page, server, who: str, move) -> None:
-    """Open the page as `who`, play from 0, run `move(page, pad_box)` while it plays, pause, Save."""
+def _record(page, server, who: str, move, *, rerecord: bool = False) -> None:
+    """Open the page as `who`, play from 0, run `move(page, frame, pad_box)` while it plays, pause;
+    `rerecord`: seek back to 0.5 s and play ~0.7 s again with the pad in the top-right corner; Save."""
     page.goto(f"{server['url']}/trace?annotator={who}", wait_until="domcontentloaded")
     wait_for(lambda: page.locator(IFRAME).count(), 40, "the recorder", log=server["log"])
     frame = page.frame_locator(IFRAME)
@@ -69,6 +70,15 @@ def _record(page, server, who: str, move) -> None:
     t_end = frame.locator("video").evaluate("v => v.currentTime")
     assert 1.5 < t_end < 5, t_end  # it played about as long as we traced
     assert _samples(frame) >= 12, _samples(frame)  # ~10 Hz for ~2 s
+    if rerecord:
+        before = _samples(frame)
+        frame.locator("video").evaluate("v => { v.currentTime = 0.5; }")
+        wait_for(lambda: not frame.locator("video").evaluate("v => v.seeking"), 10, "the seek")
+        page.mouse.move(box["x"] + box["width"] * 0.98, box["y"] + box["height"] * 0.02)
+        frame.locator("#play").click()
+        page.wait_for_timeout(700)
+        frame.locator("#pause").click()
+        assert abs(_samples(frame) - before) <= 2  # the segment replaced samples, it did not add a copy
     frame.locator("#save").click()
     wait_for(lambda: page.get_by_text("Saved trace #").count(), 20, f"{who}'s trace to be saved",
              log=server["log"])
@@ -91,7 +101,7 @@ def _keys(page, frame, box) -> None:
 
 def test_two_traces_recorded_in_the_browser_are_stored_plotted_and_compared(server):
     with chromium_page(server["tmp"], height=1600) as page:
-        _record(page, server, "ana", _mouse)
+        _record(page, server, "ana", _mouse, rerecord=True)
         first = _stored(server["env"])
         assert len(first) == 1
         _record(page, server, "bob", _keys)
@@ -108,4 +118,9 @@ def test_two_traces_recorded_in_the_browser_are_stored_plotted_and_compared(serv
         assert len({round(x, 2) for x in v}) >= 5 and len({round(x, 2) for x in a}) >= 5, (v, a)
     mouse, keys = traces[0]["samples"], traces[1]["samples"]
     assert mouse["valence"][-1] > mouse["valence"][0] and mouse["arousal"][-1] > mouse["arousal"][0]
+    # the re-recorded segment (from 0.5 s for ~0.7 s) holds the corner; before and after it, the sweep
+    seg = [(t, v, a) for t, v, a in zip(mouse["t"], mouse["valence"], mouse["arousal"]) if 0.55 <= t <= 1.0]
+    assert seg and all(v > 0.85 and a > 0.85 for _, v, a in seg), seg
+    assert all(v < 0 for t, v in zip(mouse["t"], mouse["valence"]) if t < 0.45)
+    assert any(v < 0.85 for t, v in zip(mouse["t"], mouse["valence"]) if t > 1.6)
     assert keys["valence"][-1] > keys["valence"][0] and keys["arousal"][-1] > keys["arousal"][0]
