@@ -1,10 +1,13 @@
 """One labelled clip of a video -> one clip sample: N sampled frames (core.clips.sampling), the
 largest persistent face track with masked slots (core.clips.track), the stacked aligned crops
 stored as one content-addressed .npy, a representative crop as the sample's image, and whether
-the clip has audio. The sample's crop hash is the stack's, so a clip never merges with a frame."""
+the clip has audio. The sample's crop hash is the clip's identity (clip_identity), so a clip never
+merges with a frame sample nor with another file's clip."""
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +110,14 @@ def build_clips(video: Path, spans: list[tuple[float, float | None]], ctx: Impor
     return out
 
 
+def clip_identity(media_sha: str, start: float, end: float, rule: dict[str, Any], stack_sha: str) -> str:
+    """A clip sample's identity (its samples.crop_sha256): the media's content, the time range, the
+    rule and the crop stack, so two files showing the same frames (RAVDESS' AV and video-only copies
+    of one take) stay two clips, and a re-import of the same clip finds it."""
+    text = json.dumps([media_sha, round(start, 6), round(end, 6), rule, stack_sha], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _clip_sample(ctx: ImportContext, faces: ClipFaces, *, rel: str, media_sha: str, labels: dict[str, Any],
                  subject: str | None, split: str | None, audio: bool) -> PendingSample:
     buf = io.BytesIO()
@@ -117,7 +128,7 @@ def _clip_sample(ctx: ImportContext, faces: ClipFaces, *, rel: str, media_sha: s
     clip = faces.sampled
     quality = faces.quality[slot]
     return PendingSample(
-        crop_sha256=stack_sha, crop_path=crop_rel, source_path=rel, subject=subject, split=split,
+        crop_sha256=clip_identity(media_sha, clip.start, clip.end, clip.rule.to_dict(), stack_sha), crop_path=crop_rel, source_path=rel, subject=subject, split=split,
         quality=None if np.isnan(quality) else float(quality), bbox=[float(v) for v in faces.boxes[slot]],
         media_sha256=media_sha, frame_index=int(clip.frame_index[slot]), timestamp=float(clip.seconds[slot]),
         clip={"start": float(clip.start), "end": float(clip.end), "frames": len(faces.mask),

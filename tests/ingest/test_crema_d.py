@@ -36,7 +36,7 @@ def test_clips_with_labels_from_names_audio_and_masks(env, read):
     assert crops.shape[0] == N and crops.dtype == np.uint8
     assert not crops[0].any() and all(crops[i].std() > 10 for i in (1, 2, 3))  # masked slot stays zeros
     assert (env / "data" / angry.crop_path).is_file() and angry.media_id == a_clip.media_id is not None
-    assert angry.crop_sha256 == a_clip.crops_path.split("/")[-1].split(".")[0]  # the clip is its stack
+    assert angry.crop_sha256 != a_clip.crops_path.split("/")[-1].split(".")[0]  # identity: media, range, stack
     raw = annotations(read, angry.id)[0].raw
     assert (raw["emotion"], raw["level"], raw["sentence"]) == ("ANG", "unspecified", "DFA")
     before = store_files(env)

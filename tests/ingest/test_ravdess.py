@@ -47,3 +47,14 @@ def test_malformed_names_are_refused_whole(env, read, name, field):
         import_path("ravdess", root, dataset="rv", options=OPTS)
     assert [(e.file, e.field) for e in exc.value.report.errors] == [(name, field)]
     assert sample_count(read) == 0 and store_files(env) == []
+
+
+def test_av_and_video_only_copies_of_one_take_stay_two_clips(env, read):
+    root = env / "ravdess"
+    clip(root / "01-01-03-01-01-01-05.mp4")  # the take with its audio
+    clip(root / "02-01-03-01-01-01-05.mp4", audio_hz=None)  # the same frames, no audio track
+    report = import_path("ravdess", root, dataset="rv", options=OPTS)
+    assert report.added == 2
+    got = stored(read, "rv")
+    av, video_only = got["01-01-03-01-01-01-05.mp4"][1], got["02-01-03-01-01-01-05.mp4"][1]
+    assert (av.has_audio, video_only.has_audio) == (True, False) and av.crops_path == video_only.crops_path
