@@ -1,7 +1,7 @@
 """Filtered, paginated sample queries and per-dataset statistics (index-backed, never the whole table)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, select
@@ -68,6 +68,15 @@ class SampleFilter:
         return conds
 
 
+def _category_scan(flt: SampleFilter) -> tuple[list[Any], list[Any]] | None:
+    """For one category of one dataset: the sample_categories conditions (its primary-key range)
+    and the remaining sample conditions; None for other filters."""
+    if not (flt.categories and len(flt.categories) == 1 and flt.dataset_id is not None):
+        return None
+    rest = replace(flt, dataset_id=None, categories=None).where()  # the dataset is in the key
+    return [SampleCategory.dataset_id == flt.dataset_id, SampleCategory.category == flt.categories[0]], rest
+
+
 def _filtered(flt: SampleFilter) -> tuple[Select, Any]:
     """The page query and the column its keyset runs on.
 
@@ -75,12 +84,10 @@ def _filtered(flt: SampleFilter) -> tuple[Select, Any]:
     sample id), joined to samples by id, so a page is an index range scan however rare the
     category; otherwise samples by id under the equality indexes.
     """
-    if flt.categories and len(flt.categories) == 1 and flt.dataset_id is not None:
-        key = SampleCategory.sample_id
-        stmt = (select(Sample).join(SampleCategory, SampleCategory.sample_id == Sample.id)
-                .where(SampleCategory.dataset_id == flt.dataset_id, SampleCategory.category == flt.categories[0],
-                       *flt.where(categories=False)))
-        return stmt, key
+    if (scan := _category_scan(flt)) is not None:
+        key, rest = scan
+        stmt = select(Sample).join(SampleCategory, SampleCategory.sample_id == Sample.id).where(*key, *rest)
+        return stmt, SampleCategory.sample_id
     conds = flt.where()
     return (select(Sample).where(and_(*conds)) if conds else select(Sample)), Sample.id
 
@@ -103,7 +110,11 @@ def page_samples(session: Session, flt: SampleFilter, *, limit: int = 48, after_
 
 def count_samples(session: Session, flt: SampleFilter, *, cap: int | None = None) -> int:
     """How many samples match; with `cap`, counting stops there (cheap for huge tables)."""
-    inner = _filtered(flt)[0].with_only_columns(Sample.id)  # a category: its index range
+    scan = _category_scan(flt)
+    if scan is not None and not scan[1]:  # a category alone: counted in its index range only
+        inner = select(SampleCategory.sample_id).where(*scan[0])
+    else:
+        inner = _filtered(flt)[0].with_only_columns(Sample.id)
     if cap is not None:
         inner = inner.limit(cap)
     return int(session.scalar(select(func.count()).select_from(inner.subquery())) or 0)
