@@ -6,7 +6,7 @@ import streamlit as st
 from core.store.db import read_session
 from core.store.labels import HistoryEntry
 from core.store.samples import sample_detail
-from ui.label_format import values_text
+from ui.label_format import outputs_text, values_text
 from ui.text import md
 
 
@@ -60,8 +60,8 @@ def sample_detail_ui(sample_id: int) -> bool:
         st.markdown("**Predictions**")
         st.dataframe([{"model": p.model_version, "emotion": p.emotion,
                        "confidence": p.confidence, "valence": p.valence, "arousal": p.arousal,
-                       "stress": p.stress, "prior": ", ".join(k for k, v in (p.flags or {}).items()
-                                                              if v == "prior") or "—"}
+                       "stress": p.stress, "outputs": outputs_text(p.outputs),
+                       "prior": ", ".join(k for k, v in (p.flags or {}).items() if v == "prior") or "—"}
                       for p in d.predictions], hide_index=True, width="stretch")
     if d.features:
         with st.expander("Features"):

@@ -94,3 +94,19 @@ def edit_row(edit: dict[str, Any]) -> dict[str, Any]:
     if hasattr(edit.get("when"), "strftime"):
         out["when"] = edit["when"].strftime("%Y-%m-%d %H:%M")
     return out
+
+
+def outputs_text(outputs: dict[str, Any] | None) -> str:
+    """A stored prediction's richer outputs (predictions.outputs) in words: categories above
+    their thresholds, the distribution, dominance, named targets; '—' without any."""
+    o = outputs or {}
+    parts = []
+    if o.get("emotions") is not None:
+        parts.append("categories " + (", ".join(above_threshold(o)) or "none"))
+    if o.get("distribution") is not None:
+        parts.append("distribution " + distribution_text({c: p for c, p in o["distribution"].items() if p >= 0.005}))
+    if o.get("dominance") is not None:
+        parts.append(f"dominance {o['dominance']:+.2f}")
+    if o.get("targets"):
+        parts.append(value_text("targets", o["targets"]))
+    return ", ".join(parts) or NO_VALUE

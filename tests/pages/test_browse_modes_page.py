@@ -53,3 +53,13 @@ def test_named_target_range_filter(app_modes):
         assert all(s.get(Sample, i).cur_targets["extraversion"] >= 0.45 for i in _ids(at))
     at.sidebar.slider(key="f_target-3-5").set_value((0.0, 0.35)).run()  # interview too
     assert _ids(at) == [21, 22, 23]  # interview 0.1, 0.2, 0.3
+
+
+def test_detail_lists_a_predictions_richer_outputs(app_modes):
+    from tests.pages.modes_predictions import seed_mode_predictions
+
+    seed_mode_predictions({"emotic": 1})
+    at = app_modes("browse", dataset_id=1)
+    at.button(key="browse-open-2").click().run()
+    preds = next(d.value for d in at.dataframe if "outputs" in d.value.columns)
+    assert list(preds["outputs"]) == ["categories Pain, Anger, Annoyance, dominance -0.10"]
