@@ -17,12 +17,12 @@ from core.store.review_modes import (
     has_emotion_labels,
     order_ids,
 )
-from ui.charts import cell_from_selection, confusion_figure, plural
+from ui.charts import cell_from_selection, confusion_figure, plural, va_pairs_figure
 from ui.charts_modes import target_pairs_figure
 from ui.data import samples_by_ids
 from ui.grid import sample_grid_ui
 from ui.label_format import distribution_text
-from ui.review_data import mode_review_data
+from ui.review_data import mode_review_data, review_data
 from ui.text import md
 
 PAGE = 32
@@ -130,6 +130,23 @@ def traits_tab(a: Any, metrics: dict[str, Any]) -> None:
                                  key=f"rv_tp-{i}")
 
 
+def va_tab(source: ReviewSource, split: str | None) -> None:
+    """Predicted against true valence and arousal (the same arrays and CCC as single-label review)."""
+    data = review_data(source, split)
+    a = data["arrays"]
+    ok = ~np.isnan(a["valence"]) & ~np.isnan(a["pred_valence"])
+    if not ok.any():
+        st.caption("No sample with a V/A label has a V/A prediction here.")
+        return
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(va_pairs_figure(a["valence"][ok], a["pred_valence"][ok], "valence"), key="rv_mv")
+    c2.plotly_chart(va_pairs_figure(a["arousal"][ok], a["pred_arousal"][ok], "arousal"), key="rv_ma")
+    m = data["metrics"]
+    st.caption(" · ".join(f"{name} CCC {m[key]:.3f}" for name, key in (("valence", "ccc_valence"),
+                                                                     ("arousal", "ccc_arousal"))
+                          if m[key] is not None) or "CCC needs at least 2 labelled samples.")
+
+
 def mode_review_ui(source: ReviewSource, split: str | None) -> None:
     """The Review page body for a multi-label, distribution or named-target schema."""
     order = st.sidebar.selectbox("Order", MODE_ORDERS, key="rv_morder")
@@ -139,7 +156,7 @@ def mode_review_ui(source: ReviewSource, split: str | None) -> None:
     st.caption(f"{md(source.label)} · split {md(split or 'all')} · {plural(len(a.ids), 'prediction')}"
                + (f" · showing {md(cell[0])} cell {md(cell[1])} / {md(cell[2])}" if cell else ""))
     names = ["Samples", *(["Co-occurrence", "Per category"] if emotions else []),
-             *(["Traits"] if a.targets or a.dominance is not None else [])]
+             *(["Traits"] if a.targets or a.dominance is not None else []), "Valence / arousal"]
     if st.session_state.pop("rv_show_samples", False):
         st.session_state["rv_mtab"] = names[0]
     tabs = dict(zip(names, st.tabs(names, key="rv_mtab", on_change="rerun")))
@@ -155,3 +172,6 @@ def mode_review_ui(source: ReviewSource, split: str | None) -> None:
     if "Traits" in tabs and tabs["Traits"].open:
         with tabs["Traits"]:
             traits_tab(a, metrics)
+    if tabs["Valence / arousal"].open:
+        with tabs["Valence / arousal"]:
+            va_tab(source, split)

@@ -44,4 +44,5 @@ def seed_mode_predictions(datasets: dict[str, int], *, run: bool = True) -> None
                 run_id = row.id
             record_predictions(s, [{"sample_id": smp.id, "model_version": f"run-{run_id}" if run else "m",
                                     "run_id": run_id, "split": "test", "probs": {}, "emotion": None,
-                                    "outputs": _outputs(smp, name)} for smp in smps])
+                                    "valence": None if smp.cur_valence is None else smp.cur_valence + 0.05,
+                                    "arousal": smp.cur_arousal, "outputs": _outputs(smp, name)} for smp in smps])

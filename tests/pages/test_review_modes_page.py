@@ -58,6 +58,12 @@ def test_multi_label_table_heatmap_drill_down_and_orders(review):
     assert at.session_state["rv_mcell"] == ("label x prediction", "Anger", "Pain")
     assert at.session_state["rv_mtab"] == "Samples" and _ids(at) == [WRONG["emotic"]]
     assert any("showing label x prediction cell Anger / Pain" in c.value for c in at.caption)
+    at.session_state["rv_mtab"] = "Valence / arousal"
+    at.run()
+    assert not at.exception, at.exception
+    assert any(c.value.startswith("valence CCC") for c in at.caption)
+    at.session_state["rv_mtab"] = "Samples"
+    at.run()
     at.button(key="rv_mclear").click().run()
     assert len(_ids(at)) == 8
     at.button(key=f"review-open-{WRONG['emotic']}").click().run()  # fix the label in Relabel
