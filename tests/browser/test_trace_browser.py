@@ -68,7 +68,7 @@ def _record(page, server, who: str, move, *, rerecord: bool = False) -> None:
     move(page, frame, box)
     frame.locator("#pause").click()
     t_end = frame.locator("video").evaluate("v => v.currentTime")
-    assert 1.5 < t_end < 5, t_end  # it played about as long as we traced
+    assert 1.5 < t_end < 6.5, t_end  # it played about as long as we traced (longer on a busy machine)
     assert _samples(frame) >= 12, _samples(frame)  # ~10 Hz for ~2 s
     if rerecord:
         before = _samples(frame)
@@ -121,6 +121,7 @@ def test_two_traces_recorded_in_the_browser_are_stored_plotted_and_compared(serv
     # the re-recorded segment (from 0.5 s for ~0.7 s) holds the corner; before and after it, the sweep
     seg = [(t, v, a) for t, v, a in zip(mouse["t"], mouse["valence"], mouse["arousal"]) if 0.55 <= t <= 1.0]
     assert seg and all(v > 0.85 and a > 0.85 for _, v, a in seg), seg
-    assert all(v < 0 for t, v in zip(mouse["t"], mouse["valence"]) if t < 0.45)
+    assert all(v <= 0 for t, v in zip(mouse["t"], mouse["valence"]) if t < 0.45)  # 0: before the first move
     assert any(v < 0.85 for t, v in zip(mouse["t"], mouse["valence"]) if t > 1.6)
-    assert keys["valence"][-1] > keys["valence"][0] and keys["arousal"][-1] > keys["arousal"][0]
+    for dim in ("valence", "arousal"):  # the click put the pad low-left, the arrows moved it up-right
+        assert keys[dim][-1] > min(keys[dim]) + 0.3, keys[dim]

@@ -63,11 +63,12 @@
     state.segLast = t;
     showStatus();
   }
-  function startSegment() {
+  function startSegment() {  // a segment covers (its start, its last sample]: it replaces that span
     state.seg = (state.seg || 0) + 1;
-    state.segLast = null;
+    state.segLast = round(video.currentTime) - 1e-6;
     if (state.timer) clearInterval(state.timer);
     state.timer = setInterval(tick, 1000 / state.rate);
+    tick();
     pad.focus();
   }
   function stopSegment() {
@@ -79,6 +80,7 @@
   video.addEventListener("play", startSegment);
   video.addEventListener("pause", stopSegment);
   video.addEventListener("seeking", () => { state.segLast = null; state.seg = (state.seg || 0) + 1; });
+  video.addEventListener("seeked", () => { if (!video.paused) state.segLast = round(video.currentTime) - 1e-6; });
   video.addEventListener("ended", stopSegment);
   video.addEventListener("timeupdate", drawPlot);
   video.addEventListener("error", () => {
