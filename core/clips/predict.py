@@ -83,7 +83,7 @@ def find_embedder_checkpoint(version: str) -> Path:
 
     stem, _, sha = version.partition("@")
     candidates = [ensure_default_model()]
-    candidates += [e.path for e in list_models() if e.kind == "checkpoint" and e.path is not None]
+    candidates += [e.path for e in list_models() if e.kind in ("run", "checkpoint") and e.path is not None]
     for path in candidates:
         path = Path(path)
         if path.stem == stem and path.is_file() and file_sha256(path)[:12] == sha:

@@ -86,6 +86,15 @@ def test_queued_clip_runs_are_trained_by_the_worker_with_per_modality_metrics(en
     assert config.kind == "av_cross" and config.embedder == "colour@1" and config.frames == N
     assert config.sampling["frames"] == N
 
+    from core.catalog import list_models
+    from core.model.clip_export import export_clip_model
+
+    export_clip_model(get(base).checkpoint_path)
+    assert not {e.run_id for e in list_models()} & {av, base}  # image-model lists never offer clip models
+    assert all(not e.path or not e.path.name.startswith("clip_model") for e in list_models())
+    clips = {(e.kind, e.run_id) for e in list_models(clips=True) if e.kind in ("clip", "clip-onnx")}
+    assert clips == {("clip", av), ("clip", base), ("clip-onnx", base)}
+
 
 def test_a_clip_run_without_embeddings_fails_with_the_fix(env):
     root = env / "crema"
