@@ -47,7 +47,10 @@ def todo_samples(dataset_id: int, model_version: str, *, only_unlabelled: bool
 
 def predict_batch(predictor, batch: list[tuple[int, str, str | None]], data_dir: Path
                   ) -> tuple[list[dict[str, Any]], list[str]]:
-    """record_predictions rows for the readable crops of a batch, and one error per unreadable."""
+    """record_predictions rows for the readable crops of a batch (with predictions.outputs for a
+    multi-label, distribution, dominance or named-target model), and one error per unreadable."""
+    from core.inference.prediction import face_outputs
+
     crops, kept, errors = [], [], []
     for sid, path, split in batch:
         try:
@@ -59,7 +62,8 @@ def predict_batch(predictor, batch: list[tuple[int, str, str | None]], data_dir:
     rows = [{"sample_id": sid, "run_id": None, "model_version": predictor.model_version,
              "split": split, "probs": p.probs, "emotion": p.emotion, "confidence": p.confidence,
              "valence": p.valence, "arousal": p.arousal, "stress": p.stress, "loss": None,
-             "flags": dict(p.flags)} for (sid, split), p in zip(kept, preds)]
+             "flags": dict(p.flags), "outputs": face_outputs(p, predictor.config)}
+            for (sid, split), p in zip(kept, preds)]
     return rows, errors
 
 

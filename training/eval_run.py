@@ -152,7 +152,8 @@ def prediction_rows(run_id: int, split: str, rows: SplitRows, out: dict[str, np.
                "valence": float(out["va"][i, 0]), "arousal": float(out["va"][i, 1]),
                "stress": float(out["stress"][i]),
                "loss": float(losses[i]) if np.isfinite(losses[i]) else None, "flags": dict(flags)}
-        extra = head_outputs(out, config, i)
+        extra = head_outputs(config, row["probs"], dominance=out["dominance"][i] if "dominance" in out else None,
+                             targets={t: out[t][i] for t in config.named_targets})
         if extra is not None:
             row["outputs"] = extra
         result.append(row)

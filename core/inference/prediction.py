@@ -125,20 +125,26 @@ def to_predictions(post: dict[str, np.ndarray], config: ModelConfig,
     return out
 
 
-def head_outputs(post: dict[str, np.ndarray], config: ModelConfig, i: int) -> dict[str, Any] | None:
-    """Row i's outputs beyond the single-label ones, as stored in predictions.outputs:
+
+def head_outputs(config: ModelConfig, probs: dict[str, float], *, dominance: float | None = None,
+                 targets: dict[str, float] | None = None) -> dict[str, Any] | None:
+    """One face's outputs beyond the single-label ones, as stored in predictions.outputs:
     {"emotions": {class: sigmoid prob}, "thresholds": {class: t}} (multi), {"distribution":
     {class: p}} (distribution), "dominance", {"targets": {name: value}}; None when the model
     has none of these heads."""
     out: dict[str, Any] = {}
-    row = post["probs"][i]
     if config.emotion_mode == "multi":
-        out["emotions"] = {c: float(p) for c, p in zip(config.classes, row)}
+        out["emotions"] = {c: float(probs[c]) for c in config.classes}
         out["thresholds"] = dict(zip(config.classes, config.class_thresholds()))
     elif config.emotion_mode == "distribution":
-        out["distribution"] = {c: float(p) for c, p in zip(config.classes, row)}
-    if "dominance" in post:
-        out["dominance"] = float(post["dominance"][i])
-    if config.named_targets:
-        out["targets"] = {t: float(post[t][i]) for t in config.named_targets}
+        out["distribution"] = {c: float(probs[c]) for c in config.classes}
+    if dominance is not None:
+        out["dominance"] = float(dominance)
+    if targets:
+        out["targets"] = {t: float(v) for t, v in targets.items()}
     return out or None
+
+
+def face_outputs(pred: FacePrediction, config: ModelConfig) -> dict[str, Any] | None:
+    """head_outputs of a FacePrediction (prelabel, capture)."""
+    return head_outputs(config, pred.probs, dominance=pred.dominance, targets=pred.targets)

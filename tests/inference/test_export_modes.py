@@ -79,3 +79,18 @@ def test_predict_paths_lists_categories_above_thresholds(rich_ckpt, tmp_path):
     assert face["emotions"] == [c for c in SCHEMA.classes if face["probs"][c] >= result["thresholds"][c]]
     assert -1 <= face["dominance"] <= 1 and set(face["targets"]) == {"openness", "sentiment"}
     assert result["flags"]["openness"] == "trained"
+
+
+def test_prelabel_stores_the_new_heads_outputs(env, rich_ckpt, read):
+    from sqlalchemy import select
+
+    from core.prelabel import prelabel
+    from core.store.models import Prediction
+    from tests.training.modes_data import multi_label_dataset
+
+    result = prelabel(multi_label_dataset(n=5), model=rich_ckpt, only_unlabelled=False, backend="torch")
+    assert result["predicted"] == 5
+    with read() as s:
+        outputs = [p.outputs for p in s.scalars(select(Prediction))]
+    assert set(outputs[0]) == {"emotions", "thresholds", "dominance", "targets"}
+    assert outputs[0]["thresholds"] == {"Joy": 0.3, "Fear": 0.6, "Pain": 0.5}
