@@ -108,6 +108,7 @@ class Trainer:
             log.warning("run %s resumes with changed settings %s; the optimiser and scheduler "
                         "continue from their saved state", self.run_id, changed)
         self.model.load_state_dict(st["model"])
+        self.model.config.thresholds = st.get("thresholds")  # multi-label: tuned at the best epoch
         self.optimizer.load_state_dict(st["optimizer"])
         if self.scheduler is not None and st["scheduler"] is not None:
             self.scheduler.load_state_dict(st["scheduler"])
@@ -263,7 +264,7 @@ class Trainer:
         save_state(self.dir / "state.pt", {
             "epoch": epochs_done, "done": self.done, "stopped_early": self.stopped_early,
             "stop_reason": self.stop_reason,
-            "model": self.model.state_dict(),
+            "model": self.model.state_dict(), "thresholds": self.model.config.thresholds,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "scaler": self.scaler.state_dict(), "loss": self.loss_fn.state_dict(),

@@ -13,7 +13,8 @@ from core.model.checkpoint import load_checkpoint
 from core.store.models import Prediction, Run
 from tests.training import modes_data as md
 from training.eval_run import evaluate_run
-from training.loop import train
+from training.loop import run_dir, train
+from training.state import load_state
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/training/conftest.py
 
@@ -33,6 +34,7 @@ def test_multi_label_run_beats_chance_and_carries_its_thresholds(env, read):
     assert config.trained["emotion"] and config.trained["dominance"]
     assert set(config.thresholds) == set(md.CLASSES)  # tuned on validation, kept in best.pt
     assert config.thresholds == meta["metrics"]["val"]["tuned_thresholds"]
+    assert load_state(run_dir(result["run_id"]) / "state.pt")["thresholds"] == config.thresholds  # resumable
     with read() as s:
         metrics = s.get(Run, result["run_id"]).metrics
     assert metrics["score_name"] == "map+ccc_vad" == metrics["history"][-1]["score_name"]
