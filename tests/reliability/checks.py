@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import select
 
 from core.config import get_settings
+from core.store.current import CUR_KEYS
 from core.store.db import read_session
 from core.store.labels import compute_current
 from core.store.models import Annotation, Sample
 
-CACHED = ("cur_annotation_id", "cur_emotion", "cur_valence", "cur_arousal", "cur_stress", "cur_source",
-          "cur_annotator_id", "cur_sources")
+CACHED = CUR_KEYS  # every cached current-label column (the richer label fields included)
 
 
 def sqlite_path() -> Path:
