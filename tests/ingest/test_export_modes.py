@@ -16,6 +16,9 @@ from core.store.datasets import dataset_schema, require_dataset
 from core.store.labels import edit_label
 from tests.helpers import write_image
 from tests.ingest.common import counts, samples
+from tests.store import conftest as store_conftest
+
+env = store_conftest.env  # these tests run on SQLite and on PostgreSQL (AFFECTLAB_TEST_PG_URL)
 
 CUSTOM = LabelSchema(classes=("calm", "tense"), dominance=True, targets=(TargetSpec("pain", 0, 10),))
 
