@@ -15,6 +15,7 @@ from core.splits import split_dataset
 from core.store.db import write_session
 from core.store.models import Job
 from ui.auth import can, identity
+from ui.clip_training import clip_count, clip_train_form_ui
 from ui.data import stats
 from ui.label_modes import schema_of
 from ui.state import dataset_ui
@@ -84,6 +85,18 @@ with st.expander("Semi-supervised (SSL) stage: pretrain, classify, finetune"):
         st.dataframe([ssl_row(j) for j in ssl_jobs], hide_index=True, width="stretch", key="ssl_table")
         with st.expander(f"Log of SSL job {ssl_jobs[0]['id']}"):
             st.code(jobs.tail_log(ssl_jobs[0]["id"], 30, table=Job) or "(empty)")
+
+if n_clips := clip_count(ds["id"]):
+    with st.expander(f"Clip model ({n_clips} video clips in this dataset)"):
+        clip_config = clip_train_form_ui(ds["name"])
+        if clip_config is not None:
+            try:
+                run_id = jobs.create_run(clip_config, identity=identity())
+            except AccessDenied as exc:
+                st.error(f"Not launched: {exc}")
+            else:
+                st.session_state["run_pick"] = run_id
+                st.toast(f"Clip run {run_id} queued")
 
 
 @st.fragment(run_every=2)

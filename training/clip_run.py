@@ -9,32 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from core.clips.run_config import MODEL_KINDS, clip_run_config, is_clip_run  # noqa: F401 - re-exported
 from core.jobs import store
 from core.jobs.status import RunStatus
 from core.store.models import Run
 
-# the Train page's names -> ClipConfig kinds
-MODEL_KINDS = {"temporal": "transformer", "mean-baseline": "mean_mlp", "audio-visual": "av_cross",
-               "audio-visual-concat": "av_concat", "audio": "audio", "fusion": "fusion"}
 HOLDOUT_EVERY = 4  # without val/test splits, every 4th subject (or clip) is held out
-
-
-def clip_run_config(dataset: str, model_kind: str = "temporal", *, epochs: int = 30, batch_size: int = 32,
-                    lr: float = 1e-3, embedding: str | None = None, tasks: list[str] | None = None,
-                    members: list[int] | None = None, seed: int = 0, name: str | None = None) -> dict[str, Any]:
-    """The config of a clip Run row (core.jobs.store.create_run takes it as it is)."""
-    if model_kind not in MODEL_KINDS:
-        raise ValueError(f"clip model {model_kind!r} is not one of {', '.join(MODEL_KINDS)}")
-    if model_kind == "fusion" and len(members or []) != 2:
-        raise ValueError("a fusion run needs two finished temporal runs (members)")
-    return {"kind": "clip", "model_kind": model_kind, "dataset": dataset, "epochs": int(epochs),
-            "batch_size": int(batch_size), "lr": float(lr), "embedding": embedding, "tasks": tasks,
-            "members": list(members or []), "seed": int(seed),
-            "name": name or f"clip {model_kind} on {dataset}", "backbone": f"clip-{model_kind}"}
-
-
-def is_clip_run(config: dict[str, Any] | None) -> bool:
-    return (config or {}).get("kind") == "clip"
 
 
 def holdout(subjects: list[str | None], splits: list[str | None]) -> np.ndarray:

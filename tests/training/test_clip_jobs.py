@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from core.clips.run_config import clip_run_config
 from core.clips.store_embed import embed_dataset
 from core.ingest import import_path
 from core.jobs.scheduler import Scheduler
@@ -16,7 +17,7 @@ from core.jobs.store import create_run
 from tests.clips.clipgen import FACES
 from tests.ingest.clipsets import clip
 from tests.training.jobs_common import get, kill_leftovers
-from training.clip_run import clip_run_config, holdout, run_clip_training
+from training.clip_run import holdout, run_clip_training
 
 N = 4
 
