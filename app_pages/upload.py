@@ -20,6 +20,7 @@ from core.uploads import decode_upload
 from core.viz import bgr_to_rgb
 from ui.analysis_job import JOB_KEY, analysis_job_ui, outcome_ui, submit_analysis_ui
 from ui.charts import emotion_colour
+from ui.clip_upload import analyse_clips_ui, clip_mode_ui, clip_result_ui
 from ui.limits import analysis_slot, upload_analysis
 from ui.models import model_ui
 from ui.prediction_modes import face_columns, rich_predictions_ui
@@ -105,6 +106,7 @@ def analyse_inline(path: Path, name: str, fps: float) -> pd.DataFrame | None:
 with video_tab:
     video = st.file_uploader("Video", type=["mp4", "mov", "avi", "mkv", "webm"], key="upload_video")
     fps = st.slider("Frames analysed per second", 1.0, 15.0, 5.0, 1.0, key="up_fps")
+    clip_mode = clip_mode_ui()  # (clip model, window) or None
     if video is not None and st.button("Analyse", key="analyse", type="primary"):
         if video.size > MAX_VIDEO_MB * 2**20:
             st.error(f"{md(video.name)}: {video.size / 2**20:.1f} MiB is over the {MAX_VIDEO_MB} MiB limit")
@@ -119,7 +121,12 @@ with video_tab:
             st.error(md(str(exc).replace(str(path), video.name)))
             st.stop()
         st.session_state.pop("timeline", None)
-        if runs_as_job(seconds):  # long: the worker analyses it, with progress and Cancel
+        if clip_mode is not None:  # per-clip predictions and the annotated mp4, inline
+            try:
+                analyse_clips_ui(path, video.name, *clip_mode)
+            finally:
+                discard_upload(path)
+        elif runs_as_job(seconds):  # long: the worker analyses it, with progress and Cancel
             submit_analysis_ui(path, name=video.name, model=entry.id, fps=fps)
         else:
             try:
@@ -129,6 +136,8 @@ with video_tab:
             if df is None:
                 st.stop()
             st.session_state["timeline"] = (video.name, df)
+    if clip_mode is not None:
+        clip_result_ui()
     if (job_id := st.session_state.get(JOB_KEY)) is not None and (state := analysis_job_ui(job_id)):
         del st.session_state[JOB_KEY]
         if state["status"] == RunStatus.SUCCEEDED:
