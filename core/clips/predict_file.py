@@ -10,6 +10,21 @@ from core.clips.predict import ClipModelRunner, predict_clip_video
 from core.video import VIDEO_EXTS
 
 
+def resolve_clip_model(model: str | Path) -> Path:
+    """A clip model file from a path or a catalog id of a clip run or export ("run:7", "file:...")."""
+    text = str(model)
+    if text.startswith(("run:", "file:")):
+        from core.catalog import clip_entries
+
+        for entry in clip_entries():
+            if entry.id == text:
+                return Path(entry.path)
+        raise LookupError(f"{text} is not a clip model in the catalog (a finished clip run or clip export)")
+    if text == "default" or Path(text).suffix.lower() not in (".pt", ".onnx"):
+        raise ValueError(f"--clip needs a clip model (.pt checkpoint, .onnx export or a clip run's run:N), got {text!r}")
+    return Path(text)
+
+
 def predict_clip_file(path: str | Path, model: str | Path, *, window: float | None = None,
                       stride: float | None = None, render: str | Path | None = None, embedder: Any = None,
                       threads: int = 1, with_landmarks: bool = True, pipeline: Any = None,
@@ -21,8 +36,7 @@ def predict_clip_file(path: str | Path, model: str | Path, *, window: float | No
         raise FileNotFoundError(f"{path}: no such video file")
     if path.suffix.lower() not in VIDEO_EXTS:
         raise ValueError(f"{path}: --clip reads a video ({', '.join(sorted(VIDEO_EXTS))}), not {path.suffix or 'this file'}")
-    if str(model) == "default" or Path(model).suffix.lower() not in (".pt", ".onnx"):
-        raise ValueError(f"--clip needs a clip model (.pt checkpoint or .onnx export), got {model!r}")
+    model = resolve_clip_model(model)
     runner = ClipModelRunner(model, threads=threads)
     own = pipeline is None
     if own:

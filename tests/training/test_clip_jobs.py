@@ -96,6 +96,14 @@ def test_queued_clip_runs_are_trained_by_the_worker_with_per_modality_metrics(en
     clips = {(e.kind, e.run_id) for e in list_models(clips=True) if e.kind in ("clip", "clip-onnx")}
     assert clips == {("clip", av), ("clip", base), ("clip-onnx", base)}
 
+    from pathlib import Path
+
+    from core.clips.predict_file import resolve_clip_model
+
+    assert resolve_clip_model(f"run:{av}") == Path(get(av).checkpoint_path)  # predict --clip --model run:N
+    with pytest.raises(LookupError, match="not a clip model"):
+        resolve_clip_model(f"run:{av + 100}")
+
 
 def test_a_clip_run_without_embeddings_fails_with_the_fix(env):
     root = env / "crema"
