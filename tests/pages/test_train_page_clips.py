@@ -3,7 +3,6 @@ clip Run (kind "clip", the chosen model, epochs, batch size) for the worker; fus
 finished clip runs. No worker runs here (tests/training/test_clip_jobs.py runs clip runs)."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from core.ingest import import_path
@@ -12,11 +11,7 @@ from core.store.models import Run
 from tests.apptest import open_app
 from tests.clips.clipgen import FACES
 from tests.ingest.clipsets import clip
-
-
-@pytest.fixture(autouse=True)
-def no_worker(monkeypatch):
-    monkeypatch.setattr("ui.training.ensure_worker", lambda **_: {"pid": 0, "started": False})
+from tests.pages.test_train_page_ssl import no_worker  # noqa: F401 - autouse: a fake running worker
 
 
 def _runs() -> list[Run]:
