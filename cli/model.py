@@ -30,12 +30,20 @@ def _face_line(face: dict) -> str:
             f"stress {face['stress']:.2f}{targets}")
 
 
+def _prior_note(face: dict) -> str:
+    """'  (va prior, stress prior)' for the heads a clip model lacks (prior: from the emotions)."""
+    flags = face.get("flags") or {}
+    prior = [f"{h} {f}" for h, f in flags.items() if f != "trained"]
+    return f"  ({', '.join(prior)})" if prior else ""
+
+
 def format_predictions(result: Result) -> str:
     """One line per face: file, emotion (or the multi-label categories), confidence, V/A(/D),
     stress and the named targets; --clip: one line per window (and the rendered file)."""
     if "windows" in result:
         lines = [f"{result['file']} [{w['start']:.1f}-{w['end']:.1f} s]: "
-                 + (_face_line(w["prediction"]) if w["prediction"] else w.get("why", "no prediction"))
+                 + (_face_line(w["prediction"]) + _prior_note(w["prediction"]) if w["prediction"]
+                    else w.get("why", "no prediction"))
                  for w in result["windows"]]
         if result.get("render"):
             lines.append(f"rendered: {result['render']['path']} ({result['render']['frames']} frames, "

@@ -18,7 +18,7 @@ from core.clips.predict import ClipWindow
 from core.overlay import OverlayOptions, _text, draw_overlays, traits_text
 from core.video import VideoReader
 
-MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}  # copied as they are into .mp4
+MP4_AUDIO = {"aac", "mp3", "mp3float", "ac3", "eac3", "alac", "opus", "flac"}  # decoder names copied into .mp4
 
 
 def window_at(windows: Sequence[ClipWindow], t: float) -> ClipWindow | None:
@@ -92,7 +92,7 @@ def _audio_stream(dst: Any, audio_in: Any) -> tuple[Any, str | None]:
         return None, None
     name = audio_in.codec_context.name
     if name in MP4_AUDIO:
-        return dst.add_stream_from_template(audio_in), name
+        return dst.add_stream_from_template(audio_in), {"mp3float": "mp3"}.get(name, name)
     stream = dst.add_stream("aac", rate=audio_in.codec_context.sample_rate or 48000)
     return stream, "aac"
 

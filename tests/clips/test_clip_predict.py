@@ -92,7 +92,7 @@ def test_predict_clip_render_on_the_real_video_keeps_frames_and_audio(capsys, tr
     assert rc == 0, err
     assert [(w["start"], w["end"]) for w in out["windows"]] == [(0.0, 1.0), (0.5, 1.5), (1.0, 2.0), (1.4, 2.4)]
     assert all(w["prediction"]["emotion"] in CLASSES and w["coverage"] > 0.5 for w in out["windows"])
-    assert out["render"]["frames"] == 72 and out["render"]["audio"]
+    assert out["render"]["frames"] == 72 and out["render"]["audio"] == "mp3"  # the source's stream, copied
     with VideoReader(out_mp4) as reader:
         frames = list(reader.frames())
         assert len(frames) == 72 and reader.damage is None
@@ -104,6 +104,15 @@ def test_predict_clip_render_on_the_real_video_keeps_frames_and_audio(capsys, tr
         [audio] = container.streams.audio
         decoded = sum(f.samples for f in container.decode(audio))
         assert decoded / audio.codec_context.sample_rate == pytest.approx(2.4, abs=0.2)
+
+
+def test_predict_clip_text_marks_the_prior_heads(capsys, trained):
+    from cli.app import main
+
+    capsys.readouterr()
+    assert main(["predict", str(trained[FACES[0]]), "--clip", "--model", str(trained["ckpt"])]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert line.startswith(f"{trained[FACES[0]]} [0.0-1.0 s]: Happy ") and line.endswith("(va prior, stress prior)")
 
 
 def test_predict_clip_refuses_an_image_model_and_non_video(capsys, trained, tmp_path):
