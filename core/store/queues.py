@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.store import learning_queues as lq
+from core.store.datasets import dataset_schema
 from core.store.held_out import likely_wrong, out_of_sample_predictions  # noqa: F401 - API
-from core.store.models import Sample
+from core.store.models import Dataset, Sample
 
 MODES = ("unlabelled", "likely wrong", "likely wrong V/A", "label next (uncertain)", "random", "in order")
 
@@ -30,6 +31,18 @@ def smart_queue(session: Session, dataset_id: int, mode: str, *, limit: int = 20
                                  limit=limit, split=split)
 
 
+def _unlabelled(session: Session, dataset_id: int) -> list:
+    """"No label yet" in the dataset's schema: its emotion field (single, multi-label set or
+    distribution) is empty, and so are its named targets when it declares any."""
+    schema = dataset_schema(session.get(Dataset, dataset_id))
+    field = {"single": Sample.cur_emotion, "multi": Sample.cur_emotions,
+             "distribution": Sample.cur_distribution}[schema.emotion_mode]
+    conds = [field.is_(None)]
+    if schema.targets:
+        conds.append(Sample.cur_targets.is_(None))
+    return conds
+
+
 def relabel_queue(session: Session, dataset_id: int, mode: str, *, limit: int = 200,
                   seed: int | None = None, split: str | None = None) -> list[int]:
     """Sample ids to review next, best first (see likely_wrong for "likely wrong")."""
@@ -37,7 +50,7 @@ def relabel_queue(session: Session, dataset_id: int, mode: str, *, limit: int = 
     if split:
         base = base.where(Sample.split == split)
     if mode == "unlabelled":
-        stmt = base.where(Sample.cur_emotion.is_(None)).order_by(Sample.id)
+        stmt = base.where(*_unlabelled(session, dataset_id)).order_by(Sample.id)
     elif mode in ("likely wrong", "likely wrong V/A", "label next (uncertain)"):
         return smart_queue(session, dataset_id, mode, limit=limit, split=split).ids
     elif mode == "random":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
-from core.store.labels import edit_label
-from core.store.models import Run, Sample
+from core.store.labels import edit_label, undo_last
+from core.store.models import Dataset, Run, Sample
 from core.store.predictions import record_predictions
 from core.store.queues import likely_wrong, out_of_sample_predictions, relabel_queue
 from core.taxonomy import AFFECTNET8, FER7
@@ -224,3 +225,33 @@ def test_multilabel_likely_wrong_on_cur_emotions_cross_validated_then_held_out(w
         held = likely_wrong_queue(s, 1, limit=300)
     assert held.source == "held-out" and held.detail["model_versions"] == {"multi-ext": 300}
     assert set(held.ids) == wrong  # the predicted set differs from the label exactly on the toggled rows
+
+
+@pytest.mark.parametrize("kind", ["emotic", "mosei", "fiv2"])
+def test_unlabelled_follows_the_schema(write, read, kind):
+    """A multi-label, distribution or trait dataset: "unlabelled" is the samples with no label in
+    the schema's fields (not every sample, as when only the single emotion was looked at)."""
+    from core.ingest.commit import commit_samples
+    from core.ingest.records import PendingSample
+    from core.label_schema import BUILTIN_SCHEMAS
+    from core.store.datasets import get_or_create_dataset
+
+    labels = {"emotic": {"emotions": ["Fear", "Pain"]}, "mosei": {"distribution": {"Happy": 1.0}},
+              "fiv2": {"targets": {"openness": 0.4}}}[kind]
+    with write() as s, s.begin():
+        ds = get_or_create_dataset(s, kind, schema=BUILTIN_SCHEMAS[kind]())
+        commit_samples(s, ds, [PendingSample(crop_sha256=f"{i:064d}", crop_path=f"crops/{i}.png",
+                                             source_path=f"{i}.png", **(labels if i % 2 else {}))
+                               for i in range(6)], rules=None)
+    with read() as s:
+        ds_id = s.scalar(select(Dataset.id).where(Dataset.name == kind))
+        ids = s.scalars(select(Sample.id).where(Sample.dataset_id == ds_id).order_by(Sample.id)).all()
+        assert relabel_queue(s, ds_id, "unlabelled") == ids[0::2]
+    with write() as s, s.begin():  # an edit takes ids[0] off the queue; its undo puts it back
+        ann = edit_label(s, ids[0], base_annotation_id=None, annotator="ana", **labels)
+    with read() as s:
+        assert relabel_queue(s, ds_id, "unlabelled") == ids[2::2]
+    with write() as s, s.begin():
+        undo_last(s, ids[0], base_annotation_id=ann.id, annotator="ana")
+    with read() as s:
+        assert relabel_queue(s, ds_id, "unlabelled") == ids[0::2]
