@@ -11,6 +11,7 @@ from ui.data import schema_by_id
 from ui.grid import sample_grid_ui
 from ui.review_data import review_data, review_sources
 from ui.review_modes import mode_review_ui
+from ui.snapshot_compare import snapshot_compare_ui
 from ui.text import md
 
 PAGE = 32
@@ -26,6 +27,7 @@ if not sources:
 source = st.sidebar.selectbox("Predictions", sources, format_func=lambda s: s.label, key="rv_source")
 split = st.sidebar.selectbox("Split", ["all", *source.splits], key="rv_split")
 schema = schema_by_id(source.dataset_id)
+snapshot_compare_ui(source)  # a run's predictions vs a snapshot taken after the one it trained on
 if schema is not None and (schema.emotion_mode != "single" or schema.targets or schema.dominance):
     mode_review_ui(source, None if split == "all" else split)  # multi-label, distribution, named targets
     st.stop()

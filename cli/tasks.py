@@ -1,5 +1,5 @@
 """Labelling tasks, agreement and label snapshots: `affectlab agreement`, `task create|list|status|close`,
-`snapshot create|list|export` (project modules imported inside the verbs: --help stays fast)."""
+`snapshot create|list|export|compare` (project modules imported inside the verbs: --help stays fast)."""
 from typing import Annotated
 
 import typer
@@ -139,3 +139,28 @@ def snapshot_export(
 
     with read_session() as s:
         return export_snapshot(s, dataset, name, to, force=force)
+
+
+def format_compare(r: Result) -> str:
+    """The verdict counts, the accuracy against each snapshot, then the changed samples."""
+    acc = " · ".join(f"accuracy vs {name} {_num(r[key], '.3f')}"
+                     for name, key in ((r["trained_on"], "accuracy_trained_on"), (r["later"], "accuracy_later")))
+    lines = [f"run {r['run']} trained on {r['trained_on']}; {r['changed']} of {r['compared']} labels changed in "
+             f"{r['later']} · {acc}", ", ".join(f"{v}: {n}" for v, n in r["verdicts"].items())]
+    lines += [f"#{c['sample_id']}: {c['before']} -> {c['after']} (predicted {c['predicted']}: {c['verdict']})"
+              for c in r["samples"][:20]]
+    return "\n".join(lines)
+
+
+@verb(snapshot_app, "compare", text=format_compare,
+      help="a run's predictions against the snapshot it trained on and a later one (was the label wrong?)")
+def snapshot_compare(
+    later: Annotated[str, typer.Argument(help="the later snapshot's name")],
+    run: Annotated[int, typer.Option("--run", help="run id (its predictions and the snapshot it trained on)")],
+    json_out: JsonOpt = False,
+) -> Result:
+    from core.store.db import read_session
+    from core.store.snapshot_compare import compare_with_snapshot
+
+    with read_session() as s:
+        return compare_with_snapshot(s, run, later)

@@ -1,4 +1,4 @@
-"""`affectlab task create|list|status|close`, `agreement --json` and `snapshot create|list|export` through cli.app.main."""
+"""`affectlab task create|list|status|close`, `agreement --json` and `snapshot create|list|export|compare` through cli.app.main."""
 from __future__ import annotations
 
 import json
@@ -69,3 +69,36 @@ def test_task_verbs_agreement_and_snapshots(cli, env):
     assert labels[0]["sources"]["emotion"] == "consensus:3"
     rc, _, err = cli("snapshot", "export", "v1", "--dataset", "d", "--to", env / "v1.json")
     assert rc == 1 and "exists" in err
+
+
+def test_snapshot_compare_verb(cli, capsys):
+    from sqlalchemy import select
+
+    from core.store.labels import edit_label
+    from core.store.models import Run, Sample
+    from core.store.predictions import record_predictions
+    from core.store.snapshots import create_snapshot
+
+    with write_session() as s, s.begin():
+        ds = seed_samples(s, 4, dataset="cmp")
+        create_snapshot(s, "cmp", "c1")
+        run = Run(name="r", dataset_id=ds.id, status="succeeded", config={"dataset": "cmp", "snapshot": "c1"})
+        s.add(run)
+        s.flush()
+        ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id == ds.id).order_by(Sample.id)))
+        record_predictions(s, [{"sample_id": i, "model_version": "r", "run_id": run.id,
+                                "probs": {c: float(c == "Contempt") for c in CLASSES}} for i in ids])
+        edit_label(s, ids[0], base_annotation_id=s.get(Sample, ids[0]).cur_annotation_id, annotator="ana", emotion="Contempt")
+        create_snapshot(s, "cmp", "c2")
+        run_id = run.id
+    rc, out, err = cli("snapshot", "compare", "c2", "--run", str(run_id), "--json")
+    assert rc == 0, err
+    assert out["changed"] == 1 and out["verdicts"]["model was right"] == 1 and out["samples"][0]["sample_id"] == ids[0]
+    capsys.readouterr()
+    from cli.app import main
+
+    assert main(["snapshot", "compare", "c2", "--run", str(run_id)]) == 0
+    text = capsys.readouterr().out
+    assert "model was right: 1" in text and f"#{ids[0]}:" in text and "(predicted Contempt: model was right)" in text
+    rc, _, err = cli("snapshot", "compare", "c9", "--run", str(run_id), "--json")
+    assert rc == 1 and "no snapshot named 'c9'" in err

@@ -107,3 +107,27 @@ def test_default_model_predictions_are_reviewed_without_a_run(app):
 def test_no_predictions_yet(app):
     at = app("review")
     assert "No stored predictions yet" in at.info[0].value
+
+
+def test_compare_a_run_with_a_later_snapshot(app):
+    """Run 1 trained on snapshot v1; two even samples (predicted Happy) are then relabelled Happy
+    and snapshot v2 is taken: the panel says the model was right on both."""
+    from core.store.labels import edit_label
+    from core.store.snapshots import create_snapshot
+
+    with write_session() as s, s.begin():
+        create_snapshot(s, "demo", "v1")
+    _seed_predictions()
+    with write_session() as s, s.begin():
+        s.get(Run, 1).config = {"dataset": "demo", "snapshot": "v1"}
+        for sid in (4, 6):
+            edit_label(s, sid, base_annotation_id=s.get(Sample, sid).cur_annotation_id, annotator="ana",
+                       emotion="Happy")
+        create_snapshot(s, "demo", "v2")
+    at = app("review")
+    assert any("trained on v1" in e.label for e in at.expander)
+    assert at.selectbox(key="rv_later_snapshot").value == "v2"
+    verdicts = {m.label: m.value for m in at.metric}
+    assert verdicts["model was right"] == "2" and verdicts["neither"] == "0"
+    table = at.dataframe[0].value
+    assert sorted(table["sample"]) == [4, 6] and set(table["model said"]) == {"Happy"}
