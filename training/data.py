@@ -16,7 +16,10 @@ from core.label_schema import LabelSchema
 from core.model.config import ModelConfig
 from core.model.preprocess import preprocess
 from core.paths import PathRefused, confined
+from core.store.models import Dataset as DatasetRow
 from core.store.models import Sample
+from core.store.models_tasks import SnapshotLabel
+from core.store.snapshots import get_snapshot
 from training.augment import Augment, apply
 
 
@@ -104,12 +107,34 @@ def _probabilities(dist: dict[str, float] | None, code: dict[str, int]) -> np.nd
     return row
 
 
+SNAPSHOT_FIELDS = ("emotion", "valence", "arousal", "stress")
+
+
+def _snapshot_rows(session: Session, dataset_id: int, split: str | None, snapshot: str,
+                   schema: LabelSchema) -> list[tuple]:
+    """load_rows' tuples with the labels frozen in a snapshot (samples added since are left out)."""
+    snap = get_snapshot(session, session.get(DatasetRow, dataset_id).name, snapshot)
+    stmt = (select(Sample.id, Sample.crop_path, SnapshotLabel.label)
+            .join(SnapshotLabel, SnapshotLabel.sample_id == Sample.id)
+            .where(SnapshotLabel.snapshot_id == snap.id))
+    if split is not None:
+        stmt = stmt.where(Sample.split == split)
+    extra = {"multi": "emotions", "distribution": "distribution"}.get(schema.emotion_mode)
+    return [(sid, crop, *(lab.get(f) for f in SNAPSHOT_FIELDS), lab.get(extra) if extra else None,
+             lab.get("dominance") if schema.dominance else None, lab.get("targets") if schema.targets else None)
+            for sid, crop, lab in session.execute(stmt.order_by(Sample.id)).tuples()]
+
+
 def load_rows(session: Session, dataset_id: int, split: str | None, classes: list[str], *,
-              max_samples: int | None = None, seed: int = 0, schema: LabelSchema | None = None
-              ) -> SplitRows:
+              max_samples: int | None = None, seed: int = 0, schema: LabelSchema | None = None,
+              snapshot: str | None = None) -> SplitRows:
     """Rows of a dataset's split (None = all), ordered by id; max_samples takes a seeded subset.
-    schema (None = single-label over classes) says which label columns to read."""
+    schema (None = single-label over classes) says which label columns to read; snapshot (a name
+    in core.store.snapshots) reads the labels frozen there instead of the current ones."""
     schema = schema or LabelSchema(classes=tuple(classes))
+    if snapshot:
+        return _split_rows(_snapshot_rows(session, dataset_id, split, snapshot, schema), classes, schema,
+                           max_samples=max_samples, seed=seed)
     cols = [Sample.id, Sample.crop_path, Sample.cur_emotion, Sample.cur_valence,
             Sample.cur_arousal, Sample.cur_stress]
     extra = {"multi": Sample.cur_emotions, "distribution": Sample.cur_distribution}.get(
@@ -121,6 +146,13 @@ def load_rows(session: Session, dataset_id: int, split: str | None, classes: lis
     if split is not None:
         stmt = stmt.where(Sample.split == split)
     rows = session.execute(stmt.order_by(Sample.id)).all()
+    return _split_rows(rows, classes, schema, max_samples=max_samples, seed=seed)
+
+
+def _split_rows(rows: list, classes: list[str], schema: LabelSchema, *, max_samples: int | None,
+                seed: int) -> SplitRows:
+    """SplitRows from (id, crop_path, emotion, valence, arousal, stress, emotions|distribution,
+    dominance, targets) tuples ordered by id."""
     if max_samples is not None and len(rows) > max_samples:
         keep = np.sort(np.random.default_rng(seed).choice(len(rows), max_samples, replace=False))
         rows = [rows[i] for i in keep]

@@ -41,7 +41,8 @@ def load_data(cfg: TrainConfig) -> RunData:
         ds = require_dataset(s, cfg.dataset)
         schema = dataset_schema(ds)  # single-label over the taxonomy for older datasets
         classes = list(schema.classes)
-        kw = {"max_samples": cfg.max_samples, "seed": cfg.seed, "schema": schema}
+        kw = {"max_samples": cfg.max_samples, "seed": cfg.seed, "schema": schema,
+              "snapshot": cfg.snapshot or None}  # the labels frozen when the run was queued
         train = load_rows(s, ds.id, cfg.train_split, classes, **kw)
         val = load_rows(s, ds.id, cfg.val_split, classes, **kw) if cfg.val_split else None
     if len(train) == 0:
