@@ -55,8 +55,11 @@ def test_the_third_annotator_labels_blind_in_the_browser(server):
         assert page.get_by_text("Blind task: other people's labels and the model's prediction are hidden.").count()
         assert not page.get_by_text("model says").count()
         for sid, emotion in ((1, "Fear"), (2, "Sad")):
+            wait_for(lambda sid=sid: page.get_by_text(f"sample #{sid}", exact=True).count(), 30,
+                     f"sample #{sid} in the editor", log=server["log"])
             page.locator('[data-testid="stButton"] button', has_text=emotion).first.click()
-            page.wait_for_timeout(300)
+            wait_for(lambda e=emotion: page.locator('[data-testid="stBaseButton-primary"]', has_text=e).count(), 20,
+                     f"{emotion} chosen", log=server["log"])
             page.get_by_role("button", name="Save & next").click()
             wait_for(lambda sid=sid: page.get_by_text(f"Saved sample #{sid}").count(), 30, f"the save of #{sid}",
                      log=server["log"])
