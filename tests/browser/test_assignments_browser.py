@@ -47,6 +47,12 @@ def _stored(env: dict) -> dict:
     return {int(k): v for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
 
 
+def _click_one(locator, what: str, server: dict) -> None:
+    """Click once exactly one element matches: mid-rerun Streamlit can show a stale copy beside the new one."""
+    wait_for(lambda: locator.count() == 1, 20, f"one {what} button", log=server["log"])
+    locator.click()
+
+
 def test_the_third_annotator_labels_blind_in_the_browser(server):
     with chromium_page(server["tmp"], height=1400) as page:
         page.goto(f"{server['url']}/relabel?annotator=ana", wait_until="domcontentloaded")
@@ -57,10 +63,10 @@ def test_the_third_annotator_labels_blind_in_the_browser(server):
         for sid, emotion in ((1, "Fear"), (2, "Sad")):
             wait_for(lambda sid=sid: page.get_by_text(f"sample #{sid}", exact=True).count(), 30,
                      f"sample #{sid} in the editor", log=server["log"])
-            page.locator('[data-testid="stButton"] button', has_text=emotion).first.click()
+            _click_one(page.locator('[data-testid="stButton"] button', has_text=emotion), emotion, server)
             wait_for(lambda e=emotion: page.locator('[data-testid="stBaseButton-primary"]', has_text=e).count(), 20,
                      f"{emotion} chosen", log=server["log"])
-            page.get_by_role("button", name="Save & next").click()
+            _click_one(page.get_by_role("button", name="Save & next"), "Save & next", server)
             wait_for(lambda sid=sid: page.get_by_text(f"Saved sample #{sid}").count(), 30, f"the save of #{sid}",
                      log=server["log"])
         wait_for(lambda: page.get_by_text("Nothing left for you in this task").count(), 30, "the end of the queue",
