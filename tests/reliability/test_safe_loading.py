@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -152,7 +151,9 @@ def test_upload_page_refuses_oversize_video_and_writes_nothing(env, monkeypatch)
 
 
 def test_upload_name_never_becomes_a_path(env, monkeypatch):
-    """"../../evil.mp4" is analysed as <tmp>/upload.mp4 inside a fresh temp dir, removed after."""
+    """"../../evil.mp4" is analysed as <data>/uploads/<random>/video.mp4 (core.analyse_job.save_upload),
+    a fresh folder removed after the analysis."""
+    import core.analyse_job
     import core.timeline
 
     seen = []
@@ -163,6 +164,7 @@ def test_upload_name_never_becomes_a_path(env, monkeypatch):
         return pd.DataFrame([{"frame": 0, "time_s": 0.0, "face": None}])
 
     monkeypatch.setattr(core.timeline, "video_timeline", spy)
+    monkeypatch.setattr(core.analyse_job, "video_seconds", lambda path: 1.0)  # short: analysed inline
     cwd = env / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
@@ -171,11 +173,11 @@ def test_upload_name_never_becomes_a_path(env, monkeypatch):
     at.button(key="analyse").click().run()
     assert not at.exception, at.exception
     [(path, existed, head)] = seen
-    tmp_root = Path(tempfile.gettempdir()).resolve()
-    assert existed and head == b"RIFF" and path.name == "upload.mp4"
-    assert path.resolve().parent.parent == tmp_root and not path.exists()  # a fresh temp dir, cleaned up
-    # wherever "../../evil.mp4" could have landed, relative to the working, temp, data or repo dir
+    uploads = (env / "data" / "uploads").resolve()
+    assert existed and head == b"RIFF" and path.name == "video.mp4"
+    assert path.resolve().parent.parent == uploads and not path.parent.exists()  # a fresh folder, cleaned up
+    # wherever "../../evil.mp4" could have landed, relative to the working, upload, data or repo dir
     bases = (cwd, path.parent, env / "data", REPO_ROOT)
     assert [b for b in bases if (b / "../../evil.mp4").resolve().exists()] == []
     assert list(env.rglob("evil.mp4")) == []
-    assert "no face" in at.warning[0].value  # the analysis ran on the temp copy
+    assert "no face" in at.warning[0].value  # the analysis ran on the saved copy
