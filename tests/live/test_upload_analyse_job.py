@@ -27,7 +27,14 @@ def upload_page(live_env, monkeypatch):
         seed_samples(s, 4, dataset="demo")  # app.py skips building the demo
     monkeypatch.setenv("AFFECTLAB_LONG_VIDEO_S", "3")
     started: list[dict] = []
-    monkeypatch.setattr("core.jobs.worker.ensure_worker", lambda **kw: started.append(kw) or {"pid": 0})
+    import ui.analysis_job  # patched where the page calls it: an earlier test may have imported it already
+
+    def fake_worker(**kw):
+        started.append(kw)
+        return {"pid": 0}
+
+    monkeypatch.setattr("core.jobs.worker.ensure_worker", fake_worker)
+    monkeypatch.setattr(ui.analysis_job, "ensure_worker", fake_worker)
     st.cache_data.clear()
     at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120).run()
     at.switch_page("app_pages/upload.py").run()
