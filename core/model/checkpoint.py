@@ -72,16 +72,21 @@ def save_checkpoint(path: str | Path, model: AffectNet, config: ModelConfig | No
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = config or model.config
-    payload = {
-        "format": FORMAT,
-        "config": config.to_dict(),
+    return atomic_torch_save(checkpoint_payload(FORMAT, config.to_dict(), model, metrics, extra), path)
+
+
+def checkpoint_payload(fmt: str, config: dict[str, Any], model: torch.nn.Module, metrics: dict | None,
+                       extra: dict | None) -> dict[str, Any]:
+    """What a self-describing checkpoint holds (image and clip models alike)."""
+    return {
+        "format": fmt,
+        "config": config,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "metrics": _plain(metrics or {}, "metrics"),
         "extra": _plain(extra or {}, "extra"),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "torch_version": str(torch.__version__),
     }
-    return atomic_torch_save(payload, path)
 
 
 def atomic_torch_save(payload: dict[str, Any], path: str | Path) -> Path:

@@ -2,7 +2,6 @@
 sampling rule, audio params, fusion members) and loads with torch.load(weights_only=True)."""
 from __future__ import annotations
 
-import datetime as dt
 import pickle
 import struct
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from core.model.checkpoint import _plain, atomic_torch_save
+from core.model.checkpoint import _plain, atomic_torch_save, checkpoint_payload
 from core.model.clip_config import AV_KINDS, VISUAL_KINDS, ClipConfig
 
 FORMAT = "affectlab-clip-model/1"
@@ -37,15 +36,7 @@ def build_clip_model(config: ClipConfig) -> nn.Module:
 def save_clip_model(path: str | Path, model: nn.Module, *, metrics: dict | None = None,
                     extra: dict | None = None) -> Path:
     """Write {format, config, state_dict, metrics, extra, created} atomically."""
-    payload = {
-        "format": FORMAT,
-        "config": _plain(model.config.to_dict(), "config"),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "metrics": _plain(metrics or {}, "metrics"),
-        "extra": _plain(extra or {}, "extra"),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "torch_version": str(torch.__version__),
-    }
+    payload = checkpoint_payload(FORMAT, _plain(model.config.to_dict(), "config"), model, metrics, extra)
     return atomic_torch_save(payload, path)
 
 
