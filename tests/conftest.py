@@ -1,6 +1,7 @@
 """Shared fixtures: a fresh data dir and SQLite file per test, assets from the repo's cache."""
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,18 @@ def _pytest_main() -> Iterator[None]:
     __mp_main__ (the whole app, bare) before its target. Put pytest's own back after each test."""
     yield
     sys.modules["__main__"] = _MAIN
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _throwaway_default_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A test that forgets the `env` fixture writes a throwaway store, never the checkout's
+    annotations.db (a later test reading "the default store" would then see its rows)."""
+    if "AFFECTLAB_DB_URL" in os.environ:
+        yield
+        return
+    os.environ["AFFECTLAB_DB_URL"] = f"sqlite:///{tmp_path_factory.mktemp('default-store') / 'annotations.db'}"
+    yield
+    os.environ.pop("AFFECTLAB_DB_URL", None)
 
 
 def block_network(monkeypatch: pytest.MonkeyPatch, what: str) -> None:

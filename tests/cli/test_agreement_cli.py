@@ -71,7 +71,7 @@ def test_task_verbs_agreement_and_snapshots(cli, env):
     assert rc == 1 and "exists" in err
 
 
-def test_snapshot_compare_verb(cli, capsys):
+def test_snapshot_compare_verb(cli, env, capsys):
     from sqlalchemy import select
 
     from core.store.labels import edit_label
