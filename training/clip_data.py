@@ -148,12 +148,30 @@ def _embedding_version(clips: Sequence[Any], model: str | None) -> str:
     return versions[0]
 
 
+def _snapshot_labels(session: Any, dataset: str, snapshot: str, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The label fields frozen in a snapshot (core.store.snapshots) for these samples."""
+    from sqlalchemy import select
+
+    from core.store.models_tasks import SnapshotLabel
+    from core.store.snapshots import get_snapshot
+
+    snap = get_snapshot(session, dataset, snapshot)
+    found: dict[int, dict[str, Any]] = {}
+    for i in range(0, len(ids), 5000):
+        for sid, label in session.execute(select(SnapshotLabel.sample_id, SnapshotLabel.label).where(
+                SnapshotLabel.snapshot_id == snap.id, SnapshotLabel.sample_id.in_(ids[i:i + 5000]))):
+            found[sid] = {f: (label or {}).get(f) for f in LABEL_COLUMNS}
+    return found
+
+
 def iter_store_clips(dataset: str, *, model: str | None = None, crops: bool = False, audio: bool = False,
-                     split: str | None = None, db_url: str | None = None) -> Iterator[dict[str, Any]]:
+                     split: str | None = None, snapshot: str | None = None,
+                     db_url: str | None = None) -> Iterator[dict[str, Any]]:
     """Per clip of a stored dataset: sample_id, subject, split, frames ((N, D) float32 embeddings of
     version `model`, NaN rows masked; or with crops=True the (N, S, S, 3) uint8 aligned crops), mask
     (N,) bool, audio ((rows, width) image or None) and audio_valid, and label (the sample's current
-    label fields, None = unlabelled). A clip without the embeddings asked for raises ValueError."""
+    label fields, None = unlabelled; with `snapshot`, the fields frozen there, and clips added since
+    are left out). A clip without the embeddings asked for raises ValueError."""
     from sqlalchemy import select
 
     from core.store.clips import iter_clips, load_array
@@ -167,9 +185,13 @@ def iter_store_clips(dataset: str, *, model: str | None = None, crops: bool = Fa
         cols = [Sample.id, *(getattr(Sample, c) for c in LABEL_COLUMNS.values())]
         labels: dict[int, dict[str, Any]] = {}
         ids = [c.sample_id for c in clips]
-        for i in range(0, len(ids), 5000):
-            for row in s.execute(select(*cols).where(Sample.id.in_(ids[i:i + 5000]))):
-                labels[row[0]] = dict(zip(LABEL_COLUMNS, row[1:]))
+        if snapshot:
+            labels = _snapshot_labels(s, dataset, snapshot, ids)
+            clips = [c for c in clips if c.sample_id in labels]
+        else:
+            for i in range(0, len(ids), 5000):
+                for row in s.execute(select(*cols).where(Sample.id.in_(ids[i:i + 5000]))):
+                    labels[row[0]] = dict(zip(LABEL_COLUMNS, row[1:]))
     version = None if crops else _embedding_version(clips, model)
     if version is not None and (missing := [c.sample_id for c in clips if not c.embedding(version)]):
         raise ValueError(f"{len(missing)} clip(s) of {dataset} (e.g. sample {missing[0]}) have no embeddings by "
@@ -187,16 +209,18 @@ def iter_store_clips(dataset: str, *, model: str | None = None, crops: bool = Fa
 
 def store_clip_data(dataset: str, *, model: str | None = None, tasks: Sequence[str] | None = None,
                     audio: bool = False, split: str | None = None, frames: int | None = None,
-                    db_url: str | None = None) -> StoreClips:
+                    snapshot: str | None = None, db_url: str | None = None) -> StoreClips:
     """A dataset's stored clip embeddings (and audio images) with per-task targets from the clips'
-    current labels, ready for train_clip_model (ClipData.subset by split or subject)."""
+    current labels (or those frozen in `snapshot`), ready for train_clip_model (ClipData.subset by
+    split or subject)."""
     from core.model.clip_config import schema_tasks
     from core.store.datasets import dataset_schema, require_dataset
     from core.store.db import read_session
 
     with read_session(db_url) as s:
         schema = dataset_schema(require_dataset(s, dataset))
-    items = list(iter_store_clips(dataset, model=model, audio=audio, split=split, db_url=db_url))
+    items = list(iter_store_clips(dataset, model=model, audio=audio, split=split, snapshot=snapshot,
+                                  db_url=db_url))
     if not items:
         raise ValueError(f"dataset {dataset} has no clips{f' in split {split}' if split else ''}")
     tasks = list(tasks or schema_tasks(schema))

@@ -1,7 +1,8 @@
 """Clip training runs: a Run row whose config has kind "clip" (queued like an image run, started by
 the worker as `python -m core train --run-id N`) trains a clip model over a dataset's stored clips
 (training.clip_data.store_clip_data), evaluates it per modality (visual only / audio only / fused)
-on the held-out clips and records the history, metrics and checkpoint on the row."""
+on the held-out clips and records the history, metrics and checkpoint on the row, and stores one
+prediction per clip (training.clip_eval) for Review."""
 from __future__ import annotations
 
 import traceback
@@ -66,6 +67,7 @@ def _train(run_id: int, config: dict[str, Any]) -> tuple[dict[str, Any], str]:
     from core.model.clip_config import AV_KINDS, ClipConfig
     from core.model.fusion import fusion_from_members
     from training.clip_data import store_clip_data
+    from training.clip_eval import evaluate_stored_clips
     from training.clip_train import ClipTrainOptions, evaluate_modalities, train_clip_model
     from training.loop import run_dir
     from training.runs import heartbeat, write_metrics
@@ -73,7 +75,7 @@ def _train(run_id: int, config: dict[str, Any]) -> tuple[dict[str, Any], str]:
     kind = MODEL_KINDS[config["model_kind"]]
     audio = kind in AV_KINDS
     data = store_clip_data(config["dataset"], model=config.get("embedding"), tasks=config.get("tasks"),
-                           audio=audio)
+                           audio=audio, snapshot=config.get("snapshot") or None)  # frozen when queued
     held = holdout(data.subjects, data.splits)
     train_idx, test_idx = np.flatnonzero(~held), np.flatnonzero(held)
     if len(train_idx) == 0 or len(test_idx) == 0:
@@ -105,6 +107,7 @@ def _train(run_id: int, config: dict[str, Any]) -> tuple[dict[str, Any], str]:
                         "test_clips": len(test_idx), "embedding": data.model, "tasks": data.tasks},
                "modalities": modalities, "best": modalities.get("fused") or next(iter(modalities.values()))}
     write_metrics(run_id, metrics, str(out))
+    evaluate_stored_clips(run_id, model, data, held)  # per-clip, per-modality predictions for Review
     return metrics, str(out)
 
 

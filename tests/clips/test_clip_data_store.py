@@ -91,3 +91,31 @@ def test_missing_embeddings_name_the_fix(env, read, dataset):
 
     crops = next(iter_store_clips(dataset, crops=True))
     assert crops["frames"].shape[0] == N and crops["frames"].dtype == np.uint8
+
+
+def test_a_snapshot_freezes_the_clip_labels_a_run_reads(env, read, write, dataset):
+    """A clip run trains on the snapshot taken when it was queued: a later relabel and a later
+    clip do not reach it, while the current labels show both."""
+    from core.store.labels import edit_label
+    from core.store.models import Sample
+    from core.store.snapshots import create_snapshot
+    from training.clip_data import store_clip_data
+
+    embed_dataset(dataset, embedder=ColourEmbedder(), audio=False)
+    with write() as s, s.begin():
+        create_snapshot(s, dataset, "v1")
+        first = list_clips(s, require_dataset(s, dataset).id)[0].sample_id
+        edit_label(s, first, base_annotation_id=s.get(Sample, first).cur_annotation_id, annotator="ana",
+                   emotion="Sad")
+    clip(env / "crema2" / "1099_DFA_HAP_XX.mp4", face=FACES[0])  # a fifth clip, after the snapshot
+    import_path("crema-d", env / "crema2", dataset=dataset, options={"clip_frames": N})
+    embed_dataset(dataset, embedder=ColourEmbedder(), audio=False)
+
+    now = store_clip_data(dataset)
+    frozen = store_clip_data(dataset, snapshot="v1")
+    classes = list(now.schema.classes)
+    assert len(now.sample_ids) == 5 and now.data.targets["emotion"][0] == classes.index("Sad")
+    assert frozen.sample_ids == now.sample_ids[:4]
+    assert frozen.data.targets["emotion"].tolist() == [classes.index(c) for c in ("Anger", "Happy", "Anger", "Happy")]
+    with pytest.raises(Exception, match="v9"):
+        store_clip_data(dataset, snapshot="v9")
