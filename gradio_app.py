@@ -1,10 +1,11 @@
-"""Gradio demo of the AffectLab predictor: webcam streaming and photo upload, with the Live page's overlays.
+"""Gradio demo of the AffectLab predictor: webcam streaming, photo upload with the Live page's overlays,
+and video clips through a clip model (gradio_clip.py).
 
 `python gradio_app.py` serves http://127.0.0.1:7861 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT change
 it). Webcam frames travel over plain HTTP (gr.Image streaming, ~5 frames/s), so unlike the
 Streamlit Live page (WebRTC) it needs no STUN/TURN server. Every frame goes through the same
 core.inference.Predictor and core.live.LiveProcessor (smoothing + overlays) as the Live page.
-The API (gradio_client or /gradio_api) exposes `/analyze_image` and `/analyze_frame`.
+The API (gradio_client or /gradio_api) exposes `/analyze_image`, `/analyze_frame` and `/analyze_clip`.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from core.overlay import OverlayOptions, draw_overlays, emotion_text, stress_tex
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 7861
-MAX_UPLOAD_MB = 25  # per file: the demo takes photos only (Gradio refuses larger uploads before storing them)
+MAX_UPLOAD_MB = 25  # per file, photo or video (Gradio refuses larger uploads before storing them)
 CACHE_SWEEP = (600, 3600)  # every 10 min delete this demo's temp files older than an hour
 OVERLAYS = [("Face box", "box"), ("Emotion label", "label"), ("Probability bars", "bars"),
             ("V/A circumplex", "circumplex"), ("Stress gauge", "stress")]
@@ -193,14 +194,16 @@ def example_photo(name: str | None) -> str | None:
     return next((p for p in example_paths() if Path(p).name == name), None)
 
 
-def build_demo(choices: Collection[str] | None = None) -> Any:
-    """The gr.Blocks app: a Webcam tab (streaming) and a Photo tab (upload)."""
+def build_demo(choices: Collection[str] | None = None, clip_choices: list[tuple[str, str]] | None = None) -> Any:
+    """The gr.Blocks app: a Webcam tab (streaming), a Photo tab (upload) and a Video clip tab
+    (clip_choices: (label, id) of the clip models; None = the catalog's)."""
     import functools
 
     import gradio as gr
     from PIL import Image
 
     from core.uploads import UPLOAD_MAX_PIXELS
+    from gradio_clip import clip_model_choices, clip_tab
 
     # Pillow refuses anything over 2 x MAX_IMAGE_PIXELS: no decompression bomb is decoded in this
     # process, by our code or by Gradio's own image handling (webcam frames, API calls)
@@ -249,6 +252,8 @@ def build_demo(choices: Collection[str] | None = None) -> Any:
             gr.on([go_btn.click, photo.change], limited_photo(choices),
                   [photo, model, overlays], [photo_out, photo_label, photo_va, photo_text, photo_json],
                   api_name="analyze_image")
+        with gr.Tab("Video clip"):
+            clip_tab(clip_model_choices() if clip_choices is None else clip_choices, max_mb=MAX_UPLOAD_MB)
     return demo
 
 

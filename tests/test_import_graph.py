@@ -23,7 +23,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "core": frozenset(),
     "training": frozenset({"core"}),
     "cli": frozenset({"core", "training"}),
-    "gradio_app": frozenset({"core"}),
+    "gradio_app": frozenset({"core", "gradio_clip"}),
+    "gradio_clip": frozenset({"core"}),  # the Gradio demo's Video clip tab
 }
 STRING_IMPORTS = {"import_module", "__import__", "run_module", "find_spec"}
 DYNAMIC = "<dynamic>"  # a string import whose target is not a literal
@@ -86,8 +87,8 @@ def imports_of(source: str, module: str, *, is_package: bool = False) -> list[Ed
 
 
 def project_sources(root: Path = REPO) -> dict[str, tuple[str, bool]]:
-    """module name -> (source, is_package) for app.py, gradio_app.py and every checked package."""
-    files = [root / "app.py", root / "gradio_app.py"]
+    """module name -> (source, is_package) for app.py, the Gradio demo's gradio_*.py and every checked package."""
+    files = [root / "app.py", *sorted(root.glob("gradio_*.py"))]
     for pkg in ("app_pages", "ui", "core", "training", "cli"):
         files += sorted((root / pkg).rglob("*.py"))
     out = {}
