@@ -1,12 +1,13 @@
 """Device choice and torch.distributed (DDP under torchrun) helpers; one process = world of 1."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
+
+from core.clips.shard import shard_from_env
 
 
 @dataclass
@@ -41,8 +42,8 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
 def setup(device: str = "auto") -> DistContext:
     """Join the process group torchrun describes (WORLD_SIZE > 1: env:// rendezvous, NCCL on
     GPU, gloo on CPU); otherwise a single-process context."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    env = shard_from_env()  # torchrun's variables, read as clip embedding reads them
+    world, local_rank = env.world_size, env.local_rank
     dev = resolve_device(device, local_rank)
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
