@@ -14,7 +14,7 @@ from core.import_formats import layouts_help
 app = typer.Typer()
 
 ImportKind = Literal["folder", "csv", "fer2013", "openface", "video", "images", "emotic", "mosei", "fiv2",
-                     "crema-d", "ravdess", "enterface", "clip-csv"]
+                     "crema-d", "ravdess", "enterface", "clip-csv", "mafw"]
 SplitPreset = Literal["70/15/15", "70/30", "70/20/10"]
 DatasetOpt = Annotated[str, typer.Option("--dataset", help="dataset name")]
 
@@ -38,11 +38,13 @@ def import_(
     frames: Annotated[int | None, typer.Option(
         help="video/fiv2: N evenly spaced frames per clip; mosei: per segment")] = None,
     clip_frames: Annotated[int | None, typer.Option(
-        "--clip-frames", help="crema-d/ravdess/enterface/clip-csv: N frames per clip sample (default 16); "
+        "--clip-frames", help="crema-d/ravdess/enterface/clip-csv/mafw: N frames per clip sample (default 16); "
                               "mosei/fiv2: the clip samples they add (0: none)")] = None,
     detector: Annotated[Literal["short", "full", "both"] | None, typer.Option(
         help="video/images/emotic/mosei/fiv2: BlazeFace range (default: short for video, both for "
              "images and emotic)")] = None,
+    fold: Annotated[int | None, typer.Option(
+        help="mafw: train/test of the authors' fold N (1-5) from */single/no_caption/set_N/")] = None,
     json_out: JsonOpt = False,
 ) -> Result:
     """Import a dataset format into the label store (all-or-nothing unless --skip-invalid)."""
@@ -58,7 +60,7 @@ def import_(
     rules = DerivationRules(stress=None if no_derive else DerivationRules().stress,
                             va_table=None if no_derive else derive_va)
     options = {"va_scale": va_scale, "min_confidence": min_confidence, "fps": fps, "frames": frames,
-               "detector": detector, "clip_frames": clip_frames}
+               "detector": detector, "clip_frames": clip_frames, "fold": fold}
     with progress_bar(f"import {kind}", "row") as update:
         result = import_path(kind, path, dataset=dataset, taxonomy=tax, skip_invalid=skip_invalid,
                              rules=rules, options=options, progress=update)
@@ -156,7 +158,7 @@ def format_schema(result: Result) -> str:
 def schema(
     dataset: Annotated[str, typer.Argument(metavar="DATASET", help="dataset name")],
     set_: Annotated[str | None, typer.Option(
-        "--set", metavar="emotic|mosei|fiv2|FILE.json",
+        "--set", metavar="emotic|mosei|fiv2|mafw|mafw-multi|FILE.json",
         help="give the dataset this schema (a new dataset is created); refused when stored labels "
              "would not fit it")] = None,
     json_out: JsonOpt = False,

@@ -25,6 +25,8 @@ LAYOUTS: dict[str, str] = {
                  "(label and subject from the folders)",
     "clip-csv": "a .csv of video_path[,start,end],emotion (or per-class distribution columns),valence,arousal"
                 "[,traits,subject,split]: one clip sample per row",
+    "mafw": "MAFW: ROOT/clips/NNNNN.mp4 + caption-label/single_label.txt (or multi_label.txt: compound "
+            "labels, multi-label) of clip<TAB>label<TAB>captions; one clip sample each; --fold N: train/test",
 }
 
 

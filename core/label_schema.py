@@ -14,11 +14,16 @@ EMOTIC26 = ("Affection", "Anger", "Annoyance", "Anticipation", "Aversion", "Conf
             "Excitement", "Fatigue", "Fear", "Happiness", "Pain", "Peace", "Pleasure", "Sadness",
             "Sensitivity", "Suffering", "Surprise", "Sympathy", "Yearning")
 MOSEI6 = ("Happy", "Sad", "Anger", "Surprise", "Disgust", "Fear")  # CMU-MOSEI label column order
+# MAFW's 11 single emotions in the order its loaders use (index 0-10); the compound (multi-expression)
+# labels join several of them with "_" (DATASETS.md: 32 compound classes, not 43)
+MAFW11 = ("Anger", "Disgust", "Fear", "Happiness", "Neutral", "Sadness", "Surprise", "Contempt", "Anxiety",
+          "Helplessness", "Disappointment")
 OCEAN = ("extraversion", "neuroticism", "agreeableness", "conscientiousness", "openness")
 FIV2_TARGETS = (*OCEAN, "interview")
 
 BUILTIN_CLASSES: dict[str, tuple[str, ...]] = {
-    "affectnet8": tuple(AFFECTNET8), "fer7": tuple(FER7), "emotic26": EMOTIC26, "mosei6": MOSEI6}
+    "affectnet8": tuple(AFFECTNET8), "fer7": tuple(FER7), "emotic26": EMOTIC26, "mosei6": MOSEI6,
+    "mafw11": MAFW11}
 
 # spelling (lower case) -> class name, per built-in list; AffectNet/FER synonyms live in core.taxonomy
 CLASS_SYNONYMS: dict[str, dict[str, str]] = {
@@ -28,6 +33,9 @@ CLASS_SYNONYMS: dict[str, dict[str, str]] = {
                  "fearful": "Fear", "tired": "Fatigue"},
     "mosei6": {"happiness": "Happy", "joy": "Happy", "sadness": "Sad", "angry": "Anger", "surprised": "Surprise",
                "disgusted": "Disgust", "fearful": "Fear", "afraid": "Fear"},
+    "mafw11": {"happy": "Happiness", "sad": "Sadness", "angry": "Anger", "surprised": "Surprise",
+               "fearful": "Fear", "disgusted": "Disgust", "contemptuous": "Contempt", "anxious": "Anxiety",
+               "helpless": "Helplessness", "disappointed": "Disappointment"},
 }
 
 
@@ -163,7 +171,15 @@ def fiv2_schema() -> LabelSchema:
                        targets=tuple(TargetSpec(n) for n in FIV2_TARGETS))
 
 
-BUILTIN_SCHEMAS = {"emotic": emotic_schema, "mosei": mosei_schema, "fiv2": fiv2_schema}
+def mafw_schema(*, multi: bool = False) -> LabelSchema:
+    """MAFW: one of 11 emotions per clip (single_label.txt), or the compound set of several
+    (multi_label.txt, labels joined by "_") as a multi-label set over the same 11."""
+    return LabelSchema(classes=MAFW11, emotion_mode="multi" if multi else "single", class_list="mafw11",
+                       stress=not multi)
+
+
+BUILTIN_SCHEMAS = {"emotic": emotic_schema, "mosei": mosei_schema, "fiv2": fiv2_schema, "mafw": mafw_schema,
+                   "mafw-multi": lambda: mafw_schema(multi=True)}
 
 
 def to_unit_scale(value: float, scale: tuple[float, float]) -> float:

@@ -21,6 +21,7 @@ from core.ingest.csv_import import parse_csv
 from core.ingest.emotic_import import parse_emotic
 from core.ingest.fiv2_import import parse_fiv2
 from core.ingest.folder_import import parse_fer2013, parse_folder
+from core.ingest.mafw_import import mafw_schema_for, parse_mafw
 from core.ingest.media_import import parse_images, parse_video
 from core.ingest.mosei_import import parse_mosei
 from core.ingest.openface_import import parse_openface
@@ -40,7 +41,7 @@ PARSERS: dict[str, Parser] = {"csv": parse_csv, "folder": parse_folder, "fer2013
                               "openface": parse_openface, "video": parse_video, "images": parse_images,
                               "emotic": parse_emotic, "mosei": parse_mosei, "fiv2": parse_fiv2,
                               "crema-d": parse_crema_d, "ravdess": parse_ravdess, "enterface": parse_enterface,
-                              "clip-csv": parse_clip_csv}
+                              "clip-csv": parse_clip_csv, "mafw": parse_mafw}
 # the label schema a kind's dataset gets (the other kinds: single-label over the taxonomy)
 SCHEMAS: dict[str, Callable[[], LabelSchema]] = {"emotic": emotic_schema, "mosei": mosei_schema,
                                                  "fiv2": fiv2_schema}
@@ -106,7 +107,7 @@ def import_path(kind: str, path: str | Path, *, dataset: str, taxonomy: Taxonomy
     # an exported table brings its dataset's label schema (core.ingest.rich_columns)
     schema = (SCHEMAS[kind]() if kind in SCHEMAS else read_table_schema(path) if kind == "csv"
               else clip_csv_schema(path, taxonomy or get_taxonomy()) if kind == "clip-csv" and path.is_file()
-              else None)
+              else mafw_schema_for(path) if kind == "mafw" else None)
     with read_session(db_url) as s:
         _check_schema(s, dataset, schema)
         tax = (get_taxonomy(schema.class_list, list(schema.classes)) if schema is not None

@@ -34,7 +34,7 @@ def test_set_from_a_json_file_and_refusals(cli, env):
     rc, out, _ = cli("schema", "c", "--set", path, "--json")
     assert rc == 0 and not out["changed"] and not out["created"]
     rc, out, err = cli("schema", "c", "--set", "nonsense", "--json")
-    assert rc == 1 and "neither emotic, mosei, fiv2 nor a JSON file" in err and out["ok"] is False
+    assert rc == 1 and "neither emotic, mosei, fiv2, mafw, mafw-multi nor a JSON file" in err and out["ok"] is False
     (env / "bad.json").write_text("[1, 2]")
     rc, _, err = cli("schema", "c", "--set", env / "bad.json")
     assert rc == 1 and "bad.json: not a label schema" in err
