@@ -206,8 +206,9 @@ def cases() -> list[Case]:
         Case("image bomb", "images", _file("b.gif", BOMBS["gif"](20000, 20000)), ((None, "image"),)),
     ]
     from tests.reliability.corpus_labels import label_cases  # it builds on Case
+    from tests.reliability.corpus_mafw import mafw_cases
 
-    return out + label_cases()
+    return out + label_cases() + mafw_cases()
 
 
 def _mk(path: Path, data: bytes) -> None:
