@@ -146,3 +146,16 @@ def test_cli_import_mafw_json(env, read):
     ((sample, c),) = stored(read, "mafw").values()
     assert c.frames == 3 and sample.cur_emotion == "Disappointment"
     assert "mafw" in cli("import", "--help").stdout
+
+
+def test_gb18030_file_is_read_and_compound_labels_need_their_own_dataset(env, read):
+    root = mafw(env / "MAFW", [], clips=("00151.mp4",))
+    (root / LABELS / "single_label.txt").write_bytes(f"00151.mp4\tsadness\t{ZH}\t{EN}\n".encode("gb18030"))
+    report = import_path("mafw", root, dataset="mafw", options=OPTS)
+    assert report.added == 1 and report.warnings == ["single_label.txt is not UTF-8; read as GB18030"]
+    sample, _ = stored(read, "mafw")["clips/00151.mp4"]
+    assert annotations(read, sample.id)[0].raw["caption_zh"] == ZH
+    (root / LABELS / "multi_label.txt").write_text("00151.mp4\tsadness_anxiety\n")
+    with pytest.raises(ValueError, match="import into a new dataset"):
+        import_path("mafw", root / LABELS / "multi_label.txt", dataset="mafw", options=OPTS)
+    assert stored(read, "mafw")["clips/00151.mp4"][0].cur_emotion == "Sadness"
