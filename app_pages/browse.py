@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from ui.charts import plural
+from ui.clip_view import with_clip_badges
 from ui.data import count, page, stats, va_points
 from ui.detail import sample_detail_ui
 from ui.filters import browse_filters_ui, clear_va_selection, va_selection_ui
@@ -57,7 +58,7 @@ def detail_dialog() -> None:
 
 
 def faces_tab(flt: Any, cursors: list[int | None]) -> None:
-    rows = page(repr(flt), flt, cursors[-1], PAGE)
+    rows = with_clip_badges(page(repr(flt), flt, cursors[-1], PAGE))
     opened = sample_grid_ui(rows, key="browse")
     c1, c2, c3 = st.columns([1, 1, 6])
     c1.button("◀ Previous", disabled=len(cursors) == 1, key="prev", on_click=cursors.pop)

@@ -1,5 +1,6 @@
-"""Relabel: a queue of faces; emotion buttons, a clickable V/A circumplex, stress; save, accept
-the model's label, skip, undo. The editor is a fragment: its buttons rerun only the editor."""
+"""Relabel: a queue of faces (a clip shows its frame strip and player); emotion buttons, a
+clickable V/A circumplex, stress; save, accept the model's label, skip, undo. The editor is a
+fragment: its buttons rerun only the editor."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +12,8 @@ from core.model.prior import prior_note
 from core.store.db import read_session
 from core.store.labels import label_view
 from core.store.queues import MODES
-from core.viz import bgr_to_rgb, crop_image
 from ui.assignments import MY_ASSIGNMENTS, assignment_modes, assignments_ui
+from ui.clip_view import sample_columns_ui
 from ui.label_editor import label_fields_ui
 from ui.label_format import history_text, prediction_text
 from ui.label_modes import edited_values, schema_of
@@ -114,9 +115,8 @@ def editor() -> None:
     if who is None:
         st.warning("Sign in in the sidebar to label." if auth_enabled()
                    else "Choose who is labelling in the sidebar before saving.")
-    left, right = st.columns([2, 3])
+    left, right = sample_columns_ui(sample["id"], sample["crop_path"])  # a clip: strip + player
     with left:
-        st.image(bgr_to_rgb(crop_image(sample["crop_path"])), width=320, caption=f"sample #{sample['id']}")
         _prediction_ui(pred)
         _history_ui(view.history)
     with right:

@@ -13,9 +13,9 @@ from core.auth import AccessDenied
 from core.store.db import read_session, write_session
 from core.store.labels import ConflictError, LabelValueError
 from core.store.tasks import TaskError, assignment_view, get_task, my_queue, submit_task_label, task_progress
-from core.viz import bgr_to_rgb, crop_image
 from ui.agreement import dataset_tasks
 from ui.auth import identity
+from ui.clip_view import sample_columns_ui
 from ui.label_editor import label_fields_ui
 from ui.label_modes import edited_values, schema_of
 from ui.labels import changed
@@ -92,9 +92,8 @@ def _editor(ds: dict[str, Any], task: str, who: str) -> None:
                       on_click=lambda: st.session_state["assign_skipped"][task].clear())
         return
     sample = view.sample
-    left, right = st.columns([2, 3])
+    left, right = sample_columns_ui(sample["id"], sample["crop_path"])  # a clip: strip + player
     with left:
-        st.image(bgr_to_rgb(crop_image(sample["crop_path"])), width=320, caption=f"sample #{sample['id']}")
         if progress["blind"]:
             st.caption("Blind task: other people's labels and the model's prediction are hidden.")
         elif view.prediction is not None:

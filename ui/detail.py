@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.store.clips import get_clip
 from core.store.db import read_session
 from core.store.labels import HistoryEntry
 from core.store.samples import sample_detail
+from ui.clip_view import clip_player_ui, clip_strip_ui
 from ui.label_format import outputs_text, values_text
 from ui.text import md
 
@@ -34,24 +36,30 @@ def sample_detail_ui(sample_id: int) -> bool:
 
     with read_session() as s:
         d = sample_detail(s, sample_id)
+        clip = get_clip(s, sample_id)
     smp = d.sample
-    st.subheader(f"Sample #{smp.id}")
+    st.subheader(f"Sample #{smp.id}" + (" · clip" if clip else ""))
     c1, c2 = st.columns([1, 2])
     with c1:
-        st.image(bgr_to_rgb(crop_image(smp.crop_path)), caption="aligned crop", width="stretch")
+        st.image(bgr_to_rgb(crop_image(smp.crop_path)), caption="representative frame" if clip else "aligned crop",
+                 width="stretch")
         st.write(f"split **{md(smp.split or '—')}** · subject **{md(smp.subject or '—')}** · quality "
                  f"**{'—' if smp.quality is None else f'{smp.quality:.2f}'}**")
         if smp.flag:
             st.warning(md(smp.flag))
         relabel = st.button("Relabel this sample", key=f"relabel-{smp.id}", type="primary")
     with c2:
-        frame = source_frame(d.media.path, d.media.kind, smp.frame_index) if d.media else None
-        if frame is not None:
+        frame = source_frame(d.media.path, d.media.kind, smp.frame_index) if d.media and not clip else None
+        if clip is not None:  # a clip: the player of its segment here, its frame strip below
+            clip_player_ui(clip)
+        elif frame is not None:
             drawn = draw_face(frame, bbox=smp.bbox, keypoints=smp.keypoints, landmarks=d.landmarks)
             where = f" frame {smp.frame_index} ({smp.timestamp:.2f} s)" if smp.frame_index is not None else ""
             st.image(bgr_to_rgb(drawn), caption=f"{md(d.media.original_name)}{where}", width="stretch")
         else:
             st.caption(f"source: {md(smp.source_path or 'unknown')} (no source frame stored)")
+    if clip is not None:
+        clip_strip_ui(clip)
     st.markdown("**Label history** (newest first)")
     st.dataframe(history_rows(d.history), hide_index=True, width="stretch",
                  column_config={"after": st.column_config.TextColumn(width="large"),

@@ -62,6 +62,8 @@ def sample_grid_ui(samples: list[dict[str, Any]], *, columns: int = 8, key: str 
                     st.image(str(path), width="stretch", output_format="PNG" if path.suffix == ".png" else "auto")
                 else:
                     st.warning("crop file missing")
+                if s.get("clip"):  # a clip sample (ui.clip_view.with_clip_badges): "clip · N frames · S s"
+                    st.caption(s["clip"])
                 st.caption(md(caption(s)) + (extra(s) if extra else ""))
                 if st.button("open", key=f"{key}-open-{s['id']}", type="tertiary"):
                     opened = s["id"]
