@@ -9,6 +9,7 @@ from core.store.review import ORDERS, review_rows
 from ui.charts import cell_from_selection, confusion_figure, plural, va_pairs_figure
 from ui.data import schema_by_id
 from ui.grid import sample_grid_ui
+from ui.review_clips import clip_review_ui, is_clip_review
 from ui.review_data import review_data, review_sources
 from ui.review_modes import mode_review_ui
 from ui.snapshot_compare import snapshot_compare_ui
@@ -28,6 +29,9 @@ source = st.sidebar.selectbox("Predictions", sources, format_func=lambda s: s.la
 split = st.sidebar.selectbox("Split", ["all", *source.splits], key="rv_split")
 schema = schema_by_id(source.dataset_id)
 snapshot_compare_ui(source)  # a run's predictions vs a snapshot taken after the one it trained on
+if is_clip_review(source):  # a clip run: clips by each modality's loss, metrics per modality
+    clip_review_ui(source, None if split == "all" else split)
+    st.stop()
 if schema is not None and (schema.emotion_mode != "single" or schema.targets or schema.dominance):
     mode_review_ui(source, None if split == "all" else split)  # multi-label, distribution, named targets
     st.stop()

@@ -144,6 +144,8 @@ def _f(v: float | None, digits: int = 3) -> str:
 
 def format_report(r: Result) -> str:
     """Accuracy, macro-F1, per-class table, confusion matrix, V/A and stress metrics as text."""
+    if "modalities" in r:  # a clip run: metrics per modality
+        return clip_report(r)
     lab = r["labelled"]
     lines = [f"run {r['run_id']} (epoch {r['epoch']}), split {r['split']}: {r['n']} samples "
              f"(labelled: emotion {lab['emotion']}, V/A {lab['va']}, stress {lab['stress']}); "
@@ -161,6 +163,15 @@ def format_report(r: Result) -> str:
     if s:
         lines.append(f"stress   AUROC {_f(s['auroc'])}  F1 {_f(s['f1'])}  MAE {_f(s['mae'])}  "
                      f"(n={s['n']}, {s['positives']} positive)")
+    return "\n".join(lines)
+
+
+def clip_report(r: Result) -> str:
+    """A clip run's evaluation: per modality its held-out metrics and mean clip loss."""
+    lines = [f"run {r['run_id']}: {r['n']} clips ({r['held_out']} held out); {r['stored']} predictions stored"]
+    for modality, m in r["modalities"].items():
+        lines.append(f"{modality:7s} loss {_f(r['sample_loss_mean'].get(modality), 4)}  "
+                     + "  ".join(f"{k} {_f(v)}" for k, v in m.items()))
     return "\n".join(lines)
 
 

@@ -14,21 +14,7 @@ from core.clips.run_config import MODEL_KINDS, clip_run_config, is_clip_run  # n
 from core.jobs import store
 from core.jobs.status import RunStatus
 from core.store.models import Run
-
-HOLDOUT_EVERY = 4  # without val/test splits, every 4th subject (or clip) is held out
-
-
-def holdout(subjects: list[str | None], splits: list[str | None]) -> np.ndarray:
-    """(M,) bool: the clips to evaluate on. Their val/test split when any clip has one, else
-    every HOLDOUT_EVERY-th subject (grouped: no person on both sides), else every HOLDOUT_EVERY-th clip."""
-    splits_held = np.array([s in ("val", "test") for s in splits])
-    if splits_held.any() and not splits_held.all():
-        return splits_held
-    names = sorted({s for s in subjects if s})
-    if len(names) >= 2:
-        held = set(names[HOLDOUT_EVERY - 1::HOLDOUT_EVERY] or names[-1:])
-        return np.array([s in held for s in subjects])
-    return np.arange(len(subjects)) % HOLDOUT_EVERY == HOLDOUT_EVERY - 1
+from training.clip_eval import HOLDOUT_EVERY, evaluate_stored_clips, holdout  # noqa: F401 - re-exported
 
 
 def _members(run_ids: list[int]) -> list[Any]:
@@ -67,7 +53,6 @@ def _train(run_id: int, config: dict[str, Any]) -> tuple[dict[str, Any], str]:
     from core.model.clip_config import AV_KINDS, ClipConfig
     from core.model.fusion import fusion_from_members
     from training.clip_data import store_clip_data
-    from training.clip_eval import evaluate_stored_clips
     from training.clip_train import ClipTrainOptions, evaluate_modalities, train_clip_model
     from training.loop import run_dir
     from training.runs import heartbeat, write_metrics

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from core.catalog import run_checkpoint
+from core.clips.run_config import is_clip_run
 from core.config import get_settings
 from core.inference.prediction import head_flags, head_outputs, postprocess
 from core.label_schema import LabelSchema
@@ -220,8 +221,13 @@ def evaluate_run(run_id: int, *, split: str = "test", store: bool = True, batch_
     for untrained heads; each mode's metrics and the named combined score) plus run_id, split, checkpoint, n, labelled counts, stored and
     sample_loss_mean. With store, one Prediction per sample (model_version "run-<id>", its
     per-sample loss, head flags) and the summary under Run.metrics["eval"][split].
+    A clip run is evaluated by training.clip_eval.evaluate_clip_run instead.
     """
     run = get_run(run_id)
+    if is_clip_run(run["config"]):  # every clip, per modality (split: the run's own held-out clips)
+        from training.clip_eval import evaluate_clip_run
+
+        return evaluate_clip_run(run_id, store=store, device=device)
     cfg = TrainConfig.from_dict(run["config"] or {})
     checkpoint = run_checkpoint(run_id)
     dev = resolve_device(device)

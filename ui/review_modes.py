@@ -43,7 +43,7 @@ def predicted_text(a: Any, sid: int) -> str:
     return distribution_text(top)
 
 
-def _open_in_relabel(ids: list[int], opened: int) -> None:
+def relabel_from(ids: list[int], opened: int) -> None:
     """This page of samples goes to Relabel, starting at the one opened."""
     st.session_state["relabel_queue"] = ids[ids.index(opened):] + ids[:ids.index(opened)]
     st.session_state["relabel_mode"] = "handed over"
@@ -58,7 +58,7 @@ def samples_tab(a: Any, order: str, cell: tuple[str, str, str] | None) -> None:
     opened = sample_grid_ui(rows, columns=8, key="review",
                             extra=lambda r: " · pred " + md(predicted_text(a, r["id"])))
     if opened is not None:
-        _open_in_relabel(shown, opened)
+        relabel_from(shown, opened)
     if not rows:
         st.caption("No samples here" + (" for this cell." if cell else " with this order."))
     c1, c2, c3, c4 = st.columns([1, 1, 2, 4])
