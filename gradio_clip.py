@@ -118,16 +118,18 @@ def analyze_clip(path: str | None, model: str | None, window: float | None, stri
 
 
 def public_result(result: dict[str, Any], *, name: str, label: str) -> dict[str, Any]:
-    """predict_clip_file's result without server paths: the upload's name, the model's catalog label."""
+    """predict_clip_file's result without server paths: the upload's name, the model's catalog label (no
+    "path" key is left: gradio_client would take such a dict for a file to download)."""
     render = {k: v for k, v in (result.get("render") or {}).items() if k != "path"}
-    return {**result, "file": name, "model": {**result["model"], "path": label}, "render": render}
+    model = {"label": label, **{k: v for k, v in result["model"].items() if k != "path"}}
+    return {**result, "file": name, "model": model, "render": render}
 
 
 def clip_summary(result: dict[str, Any]) -> str:
     """The model, one line per window in core.overlay's wording (prior heads marked) and the render."""
     m, render = result["model"], result["render"]
     windows = result["windows"]
-    head = (f"**{m['path']}**: {m['kind']} clip model ({m['mode']} emotions, {m['frames']} frames per clip"
+    head = (f"**{m['label']}**: {m['kind']} clip model ({m['mode']} emotions, {m['frames']} frames per clip"
             f"{', audio' if m['audio'] else ''}) · {len(windows)} window(s) over {result['duration']:.1f} s · "
             f"annotated video: {render.get('frames', 0)} frames, "
             + (f"{render['audio']} audio kept" if render.get("audio") else "no audio track in the source"))
