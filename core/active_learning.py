@@ -33,6 +33,23 @@ def entropy_uncertainty(pred_probs: np.ndarray) -> np.ndarray:
     return h / np.log(p.shape[1])
 
 
+def multilabel_uncertainty(sigmoids: np.ndarray, thresholds: np.ndarray | None = None, *,
+                           method: str = "margin") -> np.ndarray:
+    """Per sample, the mean over categories of how undecided each independent yes/no is.
+    margin: 1 - |p - t| / max(t, 1 - t) (1 = exactly at the category's threshold t, 0 = as far
+    from it as possible); entropy: binary entropy of p in bits. Rows are (N, K) sigmoid outputs."""
+    p = np.clip(np.asarray(sigmoids, dtype=float), 0.0, 1.0)
+    if p.ndim != 2 or p.shape[1] < 1:
+        raise ValueError(f"sigmoids must be (N, K), got shape {p.shape}")
+    if method == "margin":
+        t = np.full(p.shape[1], 0.5) if thresholds is None else np.asarray(thresholds, dtype=float)
+        return (1.0 - np.abs(p - t) / np.maximum(t, 1.0 - t)).mean(1)
+    if method == "entropy":
+        q = np.clip(p, 1e-12, 1 - 1e-12)
+        return (-(q * np.log2(q) + (1 - q) * np.log2(1 - q))).mean(1)
+    raise ValueError(f"unknown uncertainty {method!r}; one of {', '.join(METHODS)}")
+
+
 def uncertainty(pred_probs: np.ndarray, *, method: str = "margin") -> np.ndarray:
     if method == "margin":
         return margin_uncertainty(pred_probs)
@@ -88,7 +105,7 @@ def k_center_greedy(features: np.ndarray, k: int, *, labelled: np.ndarray | None
 def select_batch(pred_probs: np.ndarray, k: int, *, method: str = "margin",
                  features: np.ndarray | None = None, groups: np.ndarray | None = None,
                  per_group: int | None = None, pool: float = 4.0,
-                 labelled_features: np.ndarray | None = None) -> np.ndarray:
+                 labelled_features: np.ndarray | None = None, scores: np.ndarray | None = None) -> np.ndarray:
     """Row indices of the k unlabelled samples to label next, in queue order.
 
     1. rank by uncertainty (most uncertain first, ties by row order);
@@ -96,8 +113,9 @@ def select_batch(pred_probs: np.ndarray, k: int, *, method: str = "margin",
     3. with features: the `pool` x k most uncertain left, then k-center greedy over their
        (standardised) features, starting from the most uncertain one or away from the
        `labelled_features` (given in the same space as `features`). Without features the
-       capped uncertainty order is the queue."""
-    u = uncertainty(pred_probs, method=method)
+       capped uncertainty order is the queue. `scores`: uncertainties computed elsewhere (e.g.
+       multilabel_uncertainty) instead of those of pred_probs."""
+    u = uncertainty(pred_probs, method=method) if scores is None else np.asarray(scores, dtype=float)
     order = np.lexsort((np.arange(len(u)), -u))
     order = cap_per_group(order, groups, per_group)
     if features is None or len(order) <= k:

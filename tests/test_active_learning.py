@@ -63,3 +63,13 @@ def test_uncertainty_with_diversity_is_not_worse_than_random_on_an_easy_problem(
     assert np.mean(auc["margin+diversity"]) >= np.mean(auc["random"])
     assert al.labels_to_reach([(8, 0.2), (16, 0.5), (24, 0.7)], 0.6) == 24
     assert al.labels_to_reach([(8, 0.2)], 0.6) is None
+
+
+def test_multilabel_uncertainty_is_distance_to_each_threshold():
+    p = np.array([[0.5, 0.5], [0.9, 0.1], [0.3, 0.95]])
+    assert al.multilabel_uncertainty(p).tolist() == pytest.approx([1.0, 0.2, 0.35])
+    t = np.array([0.3, 0.3])
+    assert al.multilabel_uncertainty(p, t)[2] == pytest.approx((1.0 + (1 - 0.65 / 0.7)) / 2)
+    assert al.multilabel_uncertainty(p, method="entropy")[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="unknown uncertainty"):
+        al.multilabel_uncertainty(p, method="vibes")

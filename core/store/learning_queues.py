@@ -231,6 +231,9 @@ def uncertain_queue(session: Session, dataset_id: int, *, limit: int = 200, meth
     classes = list(schema.classes)
     index = {concept(c): k for k, c in enumerate(classes)}
     cond = _unlabelled(ds, schema)
+    if schema.emotion_mode == "multi":
+        return _uncertain_multi(session, ds, index, len(classes), cond, limit=limit, method=method,
+                                per_group=per_group, feature_kind=feature_kind, split=split, pool=pool)
     newest = qi.newest_predictions(session, ds.id, (Prediction.probs,), where=(cond,), split=split,
                                    out_of_sample=False)  # a sample without a label was never fitted
     rows = {sid: qi.prob_row(p, index, len(classes)) for sid, (_, p) in newest.items()}
@@ -244,6 +247,45 @@ def uncertain_queue(session: Session, dataset_id: int, *, limit: int = 200, meth
         source = "cheap model"
     if not len(ids):
         return Queue("uncertain", "emotion", [], [], source, detail)
+    return _diverse_queue(session, ds, ids, probs, None, source, detail, limit=limit, method=method,
+                          per_group=per_group, feature_kind=feature_kind, pool=pool, cond=cond)
+
+
+def _uncertain_multi(session: Session, ds: Dataset, index: dict[str, int], k: int, cond: Any, *, limit: int,
+                     method: str, per_group: int | None, feature_kind: str | None, split: str | None,
+                     pool: float) -> Queue:
+    """The "uncertain" queue of a multi-label dataset: each category is its own yes/no, so a
+    sample is uncertain when its sigmoids sit near their thresholds (core.active_learning.
+    multilabel_uncertainty), read from the newest predictions' outputs."""
+    newest = qi.newest_predictions(session, ds.id, (Prediction.outputs,), where=(cond,), split=split,
+                                   out_of_sample=False)
+    ids, rows, scores = [], [], []
+    for sid in sorted(newest):
+        out = newest[sid][1] or {}
+        if not out.get("emotions"):
+            continue
+        p, t = qi.prob_row(out["emotions"], index, k), np.full(k, 0.5)
+        for c, v in (out.get("thresholds") or {}).items():
+            if (j := index.get(concept(c))) is not None and v is not None:
+                t[j] = float(v)
+        ids.append(sid)
+        rows.append(p)
+        scores.append(float(al.multilabel_uncertainty(p[None, :], t, method=method)[0]))
+    versions = dict(Counter(newest[s][0] for s in ids))
+    if not ids:
+        return Queue("uncertain", "emotions", [], [], "current model",
+                     {"note": "no stored multi-label predictions of the unlabelled samples; predict them "
+                              "with a multi-label model first"})
+    return _diverse_queue(session, ds, np.asarray(ids, dtype=int), np.vstack(rows), np.asarray(scores),
+                          "current model", {"model_versions": versions, "multi_label": True}, limit=limit,
+                          method=method, per_group=per_group, feature_kind=feature_kind, pool=pool, cond=cond,
+                          field="emotions")
+
+
+def _diverse_queue(session: Session, ds: Dataset, ids: np.ndarray, probs: np.ndarray, scores: np.ndarray | None,
+                   source: str, detail: dict[str, Any], *, limit: int, method: str, per_group: int | None,
+                   feature_kind: str | None, pool: float, cond: Any, field: str = "emotion") -> Queue:
+    """Uncertainty order capped per source video, then k-center greedy diversity (select_batch)."""
     kind, have, x = qi.features(session, ds.id, list(ids), kind=feature_kind)
     feats, lab_x = None, None
     if len(have) == len(ids):
@@ -253,9 +295,9 @@ def uncertain_queue(session: Session, dataset_id: int, *, limit: int = 200, meth
         lab_x = lab_x if len(lab_x) else None
     groups = qi.groups(session, list(ids))
     order = al.select_batch(probs, limit, method=method, features=feats if feats is not None else probs,
-                            groups=groups, per_group=per_group, pool=pool, labelled_features=lab_x)
-    u = al.uncertainty(probs, method=method)
+                            groups=groups, per_group=per_group, pool=pool, labelled_features=lab_x, scores=scores)
+    u = al.uncertainty(probs, method=method) if scores is None else scores
     detail.update(uncertainty=method, per_group=per_group, diversity="k-center greedy over "
                   + (f"{kind} features" if feats is not None else "the predicted probabilities"),
                   candidates=len(ids))
-    return Queue("uncertain", "emotion", [int(ids[i]) for i in order], [float(u[i]) for i in order], source, detail)
+    return Queue("uncertain", field, [int(ids[i]) for i in order], [float(u[i]) for i in order], source, detail)

@@ -255,3 +255,39 @@ def test_unlabelled_follows_the_schema(write, read, kind):
         undo_last(s, ids[0], base_annotation_id=ann.id, annotator="ana")
     with read() as s:
         assert relabel_queue(s, ds_id, "unlabelled") == ids[0::2]
+
+
+def test_multilabel_uncertain_queue_reads_sigmoids_near_their_thresholds(write, read):
+    """A multi-label dataset: a sample is uncertain when its per-category sigmoids sit near the
+    model's thresholds, not when its (un-normalised) probabilities look like a tie."""
+    from core.ingest.commit import commit_samples
+    from core.ingest.records import PendingSample
+    from core.label_schema import emotic_schema
+    from core.store.datasets import get_or_create_dataset
+    from core.store.learning_queues import uncertain_queue
+
+    schema = emotic_schema()
+    classes = list(schema.classes)
+    with write() as s, s.begin():
+        ds = get_or_create_dataset(s, "em", schema=schema)
+        commit_samples(s, ds, [PendingSample(crop_sha256=f"{i:064d}", crop_path=f"crops/{i}.png",
+                                             source_path=f"{i}.png", subject=f"v{i}") for i in range(6)], rules=None)
+        ids = s.scalars(select(Sample.id).where(Sample.dataset_id == ds.id).order_by(Sample.id)).all()
+        thresholds = {c: 0.3 for c in classes}
+        sure = {c: 0.02 for c in classes} | {classes[0]: 0.97}
+        near = {c: 0.3 for c in classes}  # every category exactly at its threshold
+        half = {c: 0.02 for c in classes} | {c: 0.31 for c in classes[:13]}
+        outputs = [near, sure, half, sure, sure, None]
+        record_predictions(s, [{"sample_id": sid, "model_version": "emo-ml", "probs": {c: 1 / len(classes)
+                                                                                       for c in classes},
+                                **({"outputs": {"emotions": out, "thresholds": thresholds}} if out else {})}
+                               for sid, out in zip(ids, outputs)])
+    with read() as s:
+        q = uncertain_queue(s, ds.id, limit=2, per_group=None, pool=1.0)  # the two most uncertain
+        every = uncertain_queue(s, ds.id, limit=10, per_group=None)
+    assert q.field == "emotions" and q.source == "current model" and q.detail["model_versions"] == {"emo-ml": 5}
+    assert q.ids == [ids[0], ids[2]] and q.scores[0] == pytest.approx(1.0)
+    score = dict(zip(every.ids, every.scores))
+    assert score[ids[2]] == pytest.approx((13 * (1 - 0.01 / 0.7) + 13 * (1 - 0.28 / 0.7)) / 26)
+    assert score[ids[1]] == pytest.approx(((1 - 0.67 / 0.7) + 25 * (1 - 0.28 / 0.7)) / 26)
+    assert set(every.ids) == set(ids[:5])  # no multi-label outputs: not scored
