@@ -17,8 +17,8 @@ from core.jobs.scheduler import Scheduler
 from core.jobs.status import RunStatus
 from tests.apptest import open_app
 from tests.clips.clipgen import FACES
-from tests.ingest.clipsets import clip
 from tests.conftest import ASSETS
+from tests.ingest.clipsets import clip
 from tests.pages.test_train_page_ssl import no_worker  # noqa: F401 - autouse: a fake running worker
 from tests.training.jobs_common import get, kill_leftovers
 

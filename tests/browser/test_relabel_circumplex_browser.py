@@ -40,7 +40,8 @@ def server(tmp_path) -> Iterator[dict]:
 
 def _slider(page, label: str) -> float | None:
     """The slider's value; None while a rerun replaces it."""
-    from playwright.sync_api import Error as PlaywrightError, TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     sliders = page.locator(f'input[type="range"][aria-label="{label}"]')
     try:
