@@ -1,5 +1,6 @@
 """`affectlab embed`: per-frame embeddings (and audio images) of every clip of a dataset, resumable;
-under torchrun the processes share the clips (one GPU each when CUDA is there)."""
+`affectlab predict-clips`: a clip model's stored prediction for every clip of a dataset. Under
+torchrun the processes share the clips (one GPU each when CUDA is there)."""
 from contextlib import nullcontext
 from typing import Annotated
 
@@ -33,7 +34,36 @@ def embed(
     from core.clips.store_embed import embed_dataset
 
     shard = shard_from_env()
-    bar = progress_bar(f"embed {dataset} ({shard.label()})" if shard.distributed else f"embed {dataset}", "clip")
-    with bar if shard.is_main else nullcontext(None) as update:  # one bar: rank 0's share
+    label = f"embed {dataset}" + (f" ({shard.label()})" if shard.distributed else "")
+    with progress_bar(label, "clip") if shard.is_main else nullcontext(None) as update:  # rank 0's share
         return embed_dataset(dataset, None if model in (None, "default") else model, audio=not no_audio,
                              progress=update, shard=shard)
+
+
+def format_predict(result: Result) -> str:
+    across = f" across {result['world_size']} processes" if result.get("world_size", 1) > 1 else ""
+    embedded = result.get("embed") or {}
+    first = f"{embedded['embedded']} clip(s) embedded first, " if embedded.get("embedded") else ""
+    return (f"{result['dataset']}: {first}{result['predicted']} clip prediction(s) stored as "
+            f"{result['model_version']}{across}, {result['skipped_existing']} already predicted, "
+            f"{result['no_input']} without face or audio; {result['clips']} clip(s) in all")
+
+
+@verb(app, "predict-clips", text=format_predict,
+      help="store a clip model's prediction for every clip of a dataset (embedding the clips first with "
+           "the image model it names); a rerun skips predicted clips. Under torchrun the processes share "
+           "the clips")
+def predict_clips(
+    dataset: Annotated[str, typer.Option("--dataset", help="dataset name")],
+    model: Annotated[str, typer.Option("--model", help="clip model: run:N, file:... or a .pt / .onnx file")],
+    batch_size: Annotated[int, typer.Option("--batch-size", help="clips per forward pass")] = 64,
+    json_out: JsonOpt = False,
+) -> Result:
+    from cli.progress import progress_bar
+    from core.clips.shard import shard_from_env
+    from core.clips.store_predict import predict_dataset_clips
+
+    shard = shard_from_env()
+    label = f"predict-clips {dataset}" + (f" ({shard.label()})" if shard.distributed else "")
+    with progress_bar(label, "clip") if shard.is_main else nullcontext(None) as update:
+        return predict_dataset_clips(dataset, model, batch_clips=batch_size, progress=update, shard=shard)
