@@ -33,10 +33,13 @@ class Shard:
         return self.rank == 0
 
     def device(self) -> str:
-        """cuda:<local rank> when CUDA is there (one GPU per process on a node), else cpu."""
+        """cuda:<local rank> when CUDA is there (one GPU per process on a node; more processes
+        than GPUs share them in turn), else cpu."""
         import torch
 
-        return f"cuda:{self.local_rank}" if torch.cuda.is_available() else "cpu"
+        if not torch.cuda.is_available():
+            return "cpu"
+        return f"cuda:{self.local_rank % torch.cuda.device_count()}"
 
     def label(self) -> str:
         return f"rank {self.rank} of {self.world_size}" if self.distributed else ""

@@ -25,6 +25,16 @@ def test_assign_with_more_ranks_than_jobs_leaves_some_idle():
         assign([1.0], 0)
 
 
+def test_more_processes_than_gpus_share_them_in_turn(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert [Shard(r, 6, r % 3).device() for r in range(6)] == ["cuda:0", "cuda:1", "cuda:0"] * 2
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert Shard(1, 2, 1).device() == "cpu"
+
+
 def test_shard_from_torchrun_variables():
     assert shard_from_env({}) == Shard(0, 1, 0) and not Shard().distributed
     shard = shard_from_env({"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1"})
