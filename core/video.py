@@ -9,13 +9,22 @@ refused before decoding, and a decode error or an early end of stream is reporte
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from core.faces.io import MAX_PIXELS
+from core.video_seek import (
+    PacketIndex,
+    SeekMismatch,
+    decode_wanted,
+    ffmpeg_errors,
+    logged_errors,
+    packet_index,
+)
 
 DEFAULT_FPS = 2.0  # frames sampled per second of video, everywhere (import, predict, Upload)
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}  # files read as videos
@@ -77,6 +86,7 @@ class VideoReader:
             seconds = float(stream.duration * stream.time_base)
         elif self._container.duration and len(self._container.streams) == 1:  # else audio may be longer
             seconds = self._container.duration / 1_000_000
+        self._index: PacketIndex | None | bool = False  # False: not built yet
         self.info = VideoInfo(width, height, float(rate) if rate else 0.0, int(stream.frames or 0),
                               seconds, 0)
         self.max_pixels = max_pixels
@@ -108,36 +118,73 @@ class VideoReader:
     def frames(self) -> Iterator[Frame]:
         """Every frame, upright, in order; stops at a decode error. Damage (an error raised or
         logged by the decoder, fewer frames or seconds than declared) is recorded in `damage`."""
+        for index, seconds, frame in self._decoded():
+            yield Frame(index, seconds, self._image(frame))
+
+    def _decoded(self) -> Iterator[tuple[int, float | None, Any]]:
+        """(decode position, seconds, av.VideoFrame) of every frame from the start, not yet
+        converted (a sampler converts only the frames it keeps); damage as in frames()."""
         av = _av()
         last = None
-        previous, repeats = av.logging.get_level(), av.logging.get_skip_repeated()
-        av.logging.set_level(av.logging.ERROR)  # PyAV mutes FFmpeg by default: its errors are evidence
-        av.logging.set_skip_repeated(False)  # the same error as an earlier video's is evidence too
-        try:
-            with av.logging.Capture() as logs:
-                try:
-                    for frame in self._container.decode(self._stream):
-                        if frame.width * frame.height > self.max_pixels:
-                            self.damage = f"frame {self.decoded} is {frame.width}x{frame.height}, too large"
-                            return
-                        seconds = frame.time if frame.time is not None else (
-                            self.decoded / self.info.fps if self.info.fps else None)
-                        image = _upright(frame.to_ndarray(format="bgr24"), frame.rotation)
-                        last = seconds
-                        yield Frame(self.decoded, seconds, image)
-                        self.decoded += 1
-                except av.FFmpegError as exc:
-                    where = f"after frame {self.decoded}" + (f" ({last:.2f} s)" if last is not None else "")
-                    self.damage = f"corrupt or truncated stream {where}: {_why(exc)}"
-                    return
-            errors = [msg.strip() for level, _, msg in logs if level is not None and level <= av.logging.ERROR]
-            if errors:
-                self.damage = f"corrupt stream: the decoder reported {len(errors)} error(s), e.g. {errors[0][:80]!r}"
-            else:
-                self._check_end(last)
-        finally:
-            av.logging.set_level(previous)
-            av.logging.set_skip_repeated(repeats)
+        with ffmpeg_errors() as logs:
+            try:
+                for frame in self._container.decode(self._stream):
+                    if frame.width * frame.height > self.max_pixels:
+                        self.damage = f"frame {self.decoded} is {frame.width}x{frame.height}, too large"
+                        return
+                    seconds = frame.time if frame.time is not None else (
+                        self.decoded / self.info.fps if self.info.fps else None)
+                    last = seconds
+                    yield self.decoded, seconds, frame
+                    self.decoded += 1
+            except av.FFmpegError as exc:
+                where = f"after frame {self.decoded}" + (f" ({last:.2f} s)" if last is not None else "")
+                self.damage = f"corrupt or truncated stream {where}: {_why(exc)}"
+                return
+        errors = logged_errors(logs)
+        if errors:
+            self.damage = f"corrupt stream: the decoder reported {len(errors)} error(s), e.g. {errors[0][:80]!r}"
+        else:
+            self._check_end(last)
+
+    @staticmethod
+    def _image(frame: Any) -> np.ndarray:
+        return _upright(frame.to_ndarray(format="bgr24"), frame.rotation)
+
+    def packet_index(self) -> PacketIndex | None:
+        """The file's packet index for seeking (core.video_seek), built once; None: seeking is not
+        trusted for this file (every read decodes from the start)."""
+        if self._index is False:
+            self._index = packet_index(self.path)
+        return self._index
+
+    def frames_at(self, rows: Sequence[int]) -> Iterator[Frame]:
+        """The frames at these decode positions (rows of packet_index(), which must not be None),
+        in order, each reached by a keyframe seek: the same index, time and pixels as frames()
+        gives them. Raises SeekMismatch (then reopen() and decode from the start) when the stream
+        does not decode as its index promised."""
+        index = self.packet_index()
+        if index is None:
+            raise SeekMismatch("no packet index")
+        for row, frame in decode_wanted(self._container, self._stream, index, rows):
+            if frame.width * frame.height > self.max_pixels:
+                raise SeekMismatch(f"frame {row} is {frame.width}x{frame.height}, too large")
+            yield Frame(row, frame.time, self._image(frame))
+
+    def reopen(self) -> None:
+        """Open the file afresh (after a seek that did not work out): the next read starts at the beginning."""
+        av = _av()
+        self.close()
+        self._container = av.open(self.path)
+        self._stream = self._container.streams.video[0]
+        self.decoded, self.damage = 0, None
+
+    def end_damage(self, last: float) -> None:
+        """What frames() would report on reaching the stream's end at `last` seconds without a
+        decoder error (the seeking path read the end from the packet index)."""
+        decoded, self.decoded = self.decoded, max(self.decoded, 1)
+        self._check_end(last)
+        self.decoded = decoded
 
     def _check_end(self, last: float | None) -> None:
         # not the declared frame count: edit lists legitimately drop packets' frames (a phone clip
@@ -158,14 +205,14 @@ class VideoReader:
                 self.damage = "no frame could be decoded"
                 return
             wanted = set(np.linspace(0, total - 1, num=min(frames, total)).round().astype(int).tolist())
-            yield from (f for f in self.frames() if f.index in wanted)
+            yield from (Frame(i, t, self._image(f)) for i, t, f in self._decoded() if i in wanted)
             return
         step = 1.0 / (fps or DEFAULT_FPS)
         next_t = 0.0
-        for f in self.frames():
-            t = f.seconds if f.seconds is not None else f.index * step
+        for i, seconds, f in self._decoded():  # every frame decoded (damage is seen), the kept ones converted
+            t = seconds if seconds is not None else i * step
             if t + 1e-6 >= next_t:
-                yield f
+                yield Frame(i, seconds, self._image(f))
                 next_t = (math.floor(t / step + 1e-6) + 1) * step
 
 
@@ -196,9 +243,16 @@ def iter_video_frames(path: str | Path, *, fps: float | None = DEFAULT_FPS, fram
 
 
 def read_frame(path: str | Path, index: int) -> np.ndarray | None:
-    """The frame at decode position `index` (None past the end or on damage before it)."""
+    """The frame at decode position `index` (None past the end or on damage before it), reached
+    by a keyframe seek when the file allows it."""
     try:
         with VideoReader(path) as reader:
+            table = reader.packet_index()
+            if table is not None and 0 <= index < len(table):
+                try:
+                    return next(reader.frames_at([index])).image
+                except SeekMismatch:
+                    reader.reopen()
             for f in reader.frames():
                 if f.index == index:
                     return f.image

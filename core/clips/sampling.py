@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from core.video import VideoError, VideoReader
+from core.video_seek import PacketIndex, SeekMismatch
 
 MODES = ("even", "fps")
 CLIP_FRAMES = (16, 30)  # the two N of the seed projects (any N >= 1 works)
@@ -121,39 +122,42 @@ class _Span:
         n = len(targets)
         self.targets, self.best = targets, np.full(n, np.inf)
         self.index, self.seconds = np.full(n, -1, np.int64), np.full(n, np.nan)
-        self.images: list[np.ndarray | None] = [None] * n
+        self.images: list[Any] = [None] * n  # av frames while decoding, then BGR arrays
 
-    def offer(self, index: int, t: float, image: np.ndarray) -> None:
+    def offer(self, index: int, t: float, frame: Any) -> None:
+        """Keep the frame (decoded, converted later) in the slots it is nearer to than their best so far."""
         dist = np.abs(self.targets - t)
         for i in np.flatnonzero(dist < self.best):
-            self.best[i], self.index[i], self.seconds[i], self.images[i] = dist[i], index, t, image
+            self.best[i], self.index[i], self.seconds[i], self.images[i] = dist[i], index, t, frame
 
     def drop_far(self, tolerance: float) -> None:
         for i in np.flatnonzero(self.best > tolerance):  # nearest frame too far: the slot stays empty
             self.index[i], self.seconds[i], self.images[i] = -1, np.nan, None
 
 
-def sample_spans(path: str | Path, rule: SamplingRule, spans: list[tuple[float, float | None]]
-                 ) -> list[SampledClip | VideoError]:
+def sample_spans(path: str | Path, rule: SamplingRule, spans: list[tuple[float, float | None]], *,
+                 seek: bool = True) -> list[SampledClip | VideoError]:
     """sample_clip for several (start, end) ranges of one video in a single decoding pass (sliding
     windows, the segments of one recording); a range without any frame gets its VideoError in
-    place of a clip. Raises VideoError when the video cannot be opened."""
+    place of a clip. Raises VideoError when the video cannot be opened.
+
+    seek (default): the slots' nearest frames are chosen on the packet index and only those are
+    decoded, each reached by a keyframe seek (core.video_seek): the same frames, indices and
+    times as decoding from the start, which is what happens when the file does not allow it
+    (or seek=False). A decoder error in a part of the file a seek skipped goes unseen there."""
     with VideoReader(path) as reader:
         ends = [_clip_end(reader, end) for _, end in spans]
         slots = [_Span(rule.times(float(start), end)) for (start, _), end in zip(spans, ends)]
-        last = max(float(sp.targets[-1]) for sp in slots)
         step = 1.0 / reader.info.fps if reader.info.fps else None
-        last_t = None
-        for frame in reader.frames():
-            t = frame.seconds if frame.seconds is not None else frame.index * (step or 0.04)
-            if last_t is not None and step is None:
-                step = max(t - last_t, 1e-3)
-            last_t = t
-            if t > last + (step or 0.04):
-                break  # past the last slot: no later frame can be nearer
-            for sp in slots:
-                if sp.targets[0] - (step or 0.04) <= t <= sp.targets[-1] + (step or 0.04):
-                    sp.offer(frame.index, t, frame.image)
+        index = reader.packet_index() if seek and step else None
+        if index is not None:
+            try:
+                _sample_indexed(reader, index, slots, step)
+            except SeekMismatch:  # the stream did not decode as indexed: from the start, as before
+                reader.reopen()
+                slots, index = [_Span(sp.targets) for sp in slots], None
+        if index is None:
+            step = _sample_decoded(reader, slots, step)
         damage = reader.damage
     out: list[SampledClip | VideoError] = []
     for (start, _), end, sp in zip(spans, ends, slots):
@@ -165,3 +169,47 @@ def sample_spans(path: str | Path, rule: SamplingRule, spans: list[tuple[float, 
             out.append(SampledClip(str(path), rule, float(start), end, sp.targets, sp.index, sp.seconds,
                                    sp.images, damage))
     return out
+
+
+def _sample_decoded(reader: VideoReader, slots: list[_Span], step: float | None) -> float | None:
+    """Offer every decoded frame from the start to the slots (only the frames kept are converted);
+    the frame step used (estimated from the time stamps when the rate is unknown)."""
+    last = max(float(sp.targets[-1]) for sp in slots)
+    last_t = None
+    for index, seconds, frame in reader._decoded():
+        t = seconds if seconds is not None else index * (step or 0.04)
+        if last_t is not None and step is None:
+            step = max(t - last_t, 1e-3)
+        last_t = t
+        if t > last + (step or 0.04):
+            break  # past the last slot: no later frame can be nearer
+        for sp in slots:
+            if sp.targets[0] - (step or 0.04) <= t <= sp.targets[-1] + (step or 0.04):
+                sp.offer(index, t, frame)
+    images: dict[int, np.ndarray] = {}  # each kept frame converted once; slots sharing it share the array
+    for sp in slots:
+        for slot, (i, frame) in enumerate(zip(sp.index, sp.images)):
+            if frame is not None:
+                if int(i) not in images:
+                    images[int(i)] = reader._image(frame)
+                sp.images[slot] = images[int(i)]
+    return step
+
+
+def _sample_indexed(reader: VideoReader, index: PacketIndex, slots: list[_Span], step: float) -> None:
+    """Choose each slot's nearest frame on the packet index exactly as _sample_decoded would among
+    the decoded frames, then decode just those frames (keyframe seeks)."""
+    for sp in slots:
+        near = np.flatnonzero((index.seconds >= sp.targets[0] - step) & (index.seconds <= sp.targets[-1] + step))
+        if len(near):
+            dist = np.abs(sp.targets[:, None] - index.seconds[near][None, :])
+            best = np.argmin(dist, axis=1)  # the first of equally near frames, as in decode order
+            sp.index[:] = near[best]
+            sp.best[:] = dist[np.arange(len(best)), best]
+            sp.seconds[:] = index.seconds[sp.index]
+    rows = sorted({int(i) for sp in slots for i in sp.index if i >= 0})
+    images = {f.index: f.image for f in reader.frames_at(rows)} if rows else {}
+    for sp in slots:
+        sp.images = [images[int(i)] if i >= 0 else None for i in sp.index]
+    if index.seconds[-1] <= max(float(sp.targets[-1]) for sp in slots) + step:
+        reader.end_damage(float(index.seconds[-1]))  # a decode from the start would have reached the end
