@@ -1,14 +1,23 @@
 """`affectlab embed`: per-frame embeddings (and audio images) of every clip of a dataset, resumable;
 `affectlab predict-clips`: a clip model's stored prediction for every clip of a dataset. Under
 torchrun the processes share the clips (one GPU each when CUDA is there)."""
-from contextlib import nullcontext
-from typing import Annotated
+from contextlib import AbstractContextManager, nullcontext
+from typing import Annotated, Any
 
 import typer
 
 from cli.verb import JsonOpt, Result, verb
 
 app = typer.Typer()
+
+
+def rank_bar(desc: str, shard: Any) -> AbstractContextManager:
+    """Rank 0's progress bar over its share of the clips (the other ranks draw none)."""
+    from cli.progress import progress_bar
+
+    if not shard.is_main:
+        return nullcontext(None)
+    return progress_bar(f"{desc} ({shard.label()})" if shard.distributed else desc, "clip")
 
 
 def format_embed(result: Result) -> str:
@@ -29,13 +38,11 @@ def embed(
     no_audio: Annotated[bool, typer.Option("--no-audio", help="frames only, no audio images")] = False,
     json_out: JsonOpt = False,
 ) -> Result:
-    from cli.progress import progress_bar
     from core.clips.shard import shard_from_env
     from core.clips.store_embed import embed_dataset
 
     shard = shard_from_env()
-    label = f"embed {dataset}" + (f" ({shard.label()})" if shard.distributed else "")
-    with progress_bar(label, "clip") if shard.is_main else nullcontext(None) as update:  # rank 0's share
+    with rank_bar(f"embed {dataset}", shard) as update:
         return embed_dataset(dataset, None if model in (None, "default") else model, audio=not no_audio,
                              progress=update, shard=shard)
 
@@ -59,11 +66,9 @@ def predict_clips(
     batch_size: Annotated[int, typer.Option("--batch-size", help="clips per forward pass")] = 64,
     json_out: JsonOpt = False,
 ) -> Result:
-    from cli.progress import progress_bar
     from core.clips.shard import shard_from_env
     from core.clips.store_predict import predict_dataset_clips
 
     shard = shard_from_env()
-    label = f"predict-clips {dataset}" + (f" ({shard.label()})" if shard.distributed else "")
-    with progress_bar(label, "clip") if shard.is_main else nullcontext(None) as update:
+    with rank_bar(f"predict-clips {dataset}", shard) as update:
         return predict_dataset_clips(dataset, model, batch_clips=batch_size, progress=update, shard=shard)
