@@ -165,19 +165,20 @@ def timeline_figure(result: dict[str, Any]) -> Any:
     fig = go.Figure()
     for c in list(first.probs) if first else []:
         fig.add_scatter(x=x, y=[p.probs[c] if p else None for p in preds], mode="lines+markers", name=c)
-    series = {"valence": "va", "arousal": "va", "stress": "stress"}
+    series = {"valence": ("va", "black"), "arousal": ("va", "gray"), "stress": ("stress", "saddlebrown")}
     right: list[float] = [-1.0, 1.0]
-    for key, head in series.items():
+    for key, (head, colour) in series.items():
         prior = bool(first) and first.flags.get(head) == "prior"
         ys = [getattr(p, key) if p else None for p in preds]
         fig.add_scatter(x=x, y=ys, mode="lines+markers", yaxis="y2", name=key + (" (prior)" if prior else ""),
-                        line={"width": 3, "color": "black", "dash": "dash" if prior else "solid"})
-    traits = ({"dominance": None} if first and first.dominance is not None else {}) | dict(first.targets if first else {})
+                        line={"width": 3, "color": colour, "dash": "dash" if prior else "solid"})
+    traits = [] if first is None else ["dominance"] * (first.dominance is not None) + list(first.targets)
     for key in traits:
         ys = [(p.dominance if key == "dominance" else p.targets.get(key)) if p else None for p in preds]
         right += [y for y in ys if y is not None]
         fig.add_scatter(x=x, y=ys, mode="lines+markers", yaxis="y2", name=key, line={"dash": "dot"})
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="seconds (window centre)",
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      xaxis_title="seconds (window centre)",
                       title=f"{len(windows)} window(s)", legend={"orientation": "h", "y": -0.25},
                       yaxis={"title": "emotion probability", "range": [0, 1]},
                       yaxis2={"title": "V / A / stress / traits", "overlaying": "y", "side": "right",
@@ -226,7 +227,8 @@ def clip_tab(choices: list[tuple[str, str]], *, max_mb: float) -> None:
             gr.Markdown(f"Videos up to {long_video_s():g} s and {max_mb:g} MB. Longer ones: `{CLI_HINT}`. "
                         "The model and overlay choices above are for photos and the webcam.")
         with gr.Column():
-            annotated = gr.Video(label="Annotated (overlays, source audio)", interactive=False, elem_id="clip-out")
+            annotated = gr.Video(label="Annotated (overlays, source audio)", interactive=False,
+                                 elem_id="clip-out")
             download = gr.File(label="Download the annotated mp4", interactive=False)
             label = gr.Label(num_top_classes=8, label="Emotion (first window with a face)")
             plot = gr.Plot(label="Timeline")

@@ -46,7 +46,8 @@ def clip_env(tmp_path_factory):
         export({"kind": "mean_mlp", "tasks": ["emotion"]}, "single")
         multi = LabelSchema(classes=MULTI, emotion_mode="multi", stress=False,
                             targets=tuple(TargetSpec(t) for t in TRAITS))
-        export({"kind": "transformer", "schema": multi.to_dict(), "tasks": ["emotion", "va", "targets"]}, "multi")
+        tasks = ["emotion", "va", "targets"]
+        export({"kind": "transformer", "schema": multi.to_dict(), "tasks": tasks}, "multi")
         videos = {"talk": write_clip(root / "talk.mp4", frames=48, audio_hz=440.0),
                   "silent": write_clip(root / "silent.mp4", frames=24, audio_hz=None),
                   "noface": write_clip(root / "noface.mp4", frames=24, face=None)}
@@ -203,7 +204,8 @@ def test_over_the_visitors_budget_a_warning(clip_env, gc, choices, monkeypatch):
     fn = gc.limited_clip(choices, max_mb=25)
     assert get_type_hints(fn)["request"] is gr.Request
     args = (str(clip_env.videos["talk"]), model_id(choices, "single"), 0.0, 0.0)
-    with limiter.analysis(None, "s1"), pytest.warns(UserWarning, match="1 analysis is already running for you"):
+    busy = pytest.warns(UserWarning, match="1 analysis is already running for you")
+    with limiter.analysis(None, "s1"), busy:
         out = fn(*args, SimpleNamespace(session_hash="s1"))
     assert len(out) == 6 and all(o == gr.skip() for o in out)
     with pytest.warns(UserWarning, match="analysis budget spent"):  # the slot above took the one token
@@ -223,8 +225,9 @@ def test_blocks_app_has_the_clip_tab(clip_env, choices):
                     if c["type"] == "dropdown" and c["props"].get("label") == "Clip model")
     assert sorted(v for _, v in dropdown["props"]["choices"]) == sorted(choices)
     bare = ga.build_demo(choices=[ga.DEFAULT_LABEL], clip_choices=[]).config
-    assert any(c["type"] == "markdown" and "No clip model yet" in str(c["props"].get("value")) for c in bare["components"])
-    button = next(c for c in bare["components"] if c["type"] == "button" and c["props"]["value"] == "Analyze clip")
+    parts = bare["components"]
+    assert any(c["type"] == "markdown" and "No clip model yet" in str(c["props"].get("value")) for c in parts)
+    button = next(c for c in parts if c["type"] == "button" and c["props"]["value"] == "Analyze clip")
     assert button["props"]["interactive"] is False
 
 
