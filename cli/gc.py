@@ -1,5 +1,5 @@
-"""`affectlab gc`: remove crop and media files no sample or media row references (what a killed
-or refused import left behind), safely while nothing writes them."""
+"""`affectlab gc`: remove crop, media and clip files no row references (what a killed or refused
+import left behind) and expired upload folders, safely while nothing writes them."""
 from typing import Annotated
 
 import typer
@@ -13,8 +13,10 @@ def format_gc(result: Result) -> str:
     counts = result.get("removed") or result.get("would_remove") or {}
     verb_ = "would remove" if result["dry_run"] else "removed"
     return (f"{verb_} {counts.get('crops', 0)} crop(s), {counts.get('media', 0)} media file(s), "
-            f"{counts.get('clip_crops', 0)} clip crop stack(s), {counts.get('temp', 0)} temp file(s), {result['bytes']:,} bytes; kept {result['kept']} "
-            f"referenced file(s) in {result['data_dir']}")
+            f"{counts.get('clip_crops', 0)} clip crop stack(s), "
+            f"{counts.get('clip_embeddings', 0) + counts.get('clip_audio', 0)} clip array(s), "
+            f"{counts.get('uploads', 0)} expired upload folder(s), {counts.get('temp', 0)} temp file(s), "
+            f"{result['bytes']:,} bytes; kept {result['kept']} referenced file(s) in {result['data_dir']}")
 
 
 @verb(app, "gc", text=format_gc,

@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from core.auth import AccessDenied, Identity, Role, default_identity
 from core.config import get_settings
-from core.jobs.status import JobCancelled, RunStatus
+from core.jobs.status import CANCELLABLE, JobCancelled, RunStatus
 from core.jobs.store import cancel_row, submit_job
 from core.limits import submitter
 from core.paths import confined
@@ -33,6 +34,8 @@ KIND = "analyse"
 LONG_VIDEO_S = 30.0  # videos longer than this (AFFECTLAB_LONG_VIDEO_S) are analysed as a job
 PROGRESS_EVERY_S = 0.5  # how often the job records its progress and looks for a cancel
 TIMELINE_FILE = "timeline.parquet"
+KEEP_TIMELINE_DAYS = 7.0  # a finished analysis' folder is kept this long (AFFECTLAB_UPLOAD_KEEP_DAYS)
+ORPHAN_UPLOAD_S = 24 * 3600.0  # an upload no job names is a leftover (a request that died) after this
 
 
 def long_video_s() -> float:
@@ -66,6 +69,44 @@ def discard_upload(path: Path) -> None:
     folder = confined(path, (uploads_root(),)).parent
     if folder != uploads_root().resolve():
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def keep_days() -> float:
+    raw = os.environ.get("AFFECTLAB_UPLOAD_KEEP_DAYS", "").strip()
+    try:
+        return float(raw) if raw else KEEP_TIMELINE_DAYS
+    except ValueError:
+        raise ValueError(f"AFFECTLAB_UPLOAD_KEEP_DAYS={raw!r}: expected a number of days") from None
+
+
+def expired_uploads(session: Any, *, now: float | None = None) -> list[Path]:
+    """Upload folders `gc` may remove: those of analyses that ended more than keep_days() ago,
+    and those no analysis job names that are older than ORPHAN_UPLOAD_S. A queued or running
+    analysis keeps its folder whatever its age."""
+    root = uploads_root()
+    if not root.is_dir():
+        return []
+    now = time.time() if now is None else now
+    by_folder: dict[str, tuple[str, Any]] = {}
+    for args, status, finished in session.execute(select(Job.args, Job.status, Job.finished_at)
+                                                  .where(Job.kind == KIND)):
+        folder = str((args or {}).get("path") or "").split("/")[:2]
+        if len(folder) == 2 and folder[0] == "uploads":
+            by_folder[folder[1]] = (status, finished)
+    doomed = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()):
+        status, finished = by_folder.get(folder.name, (None, None))
+        if status in CANCELLABLE:  # queued or a process may be alive
+            continue
+        if status is None:
+            age = now - max((p.lstat().st_mtime for p in [folder, *folder.iterdir()]), default=now)
+            expired = age > ORPHAN_UPLOAD_S
+        else:
+            ended = finished.replace(tzinfo=finished.tzinfo or UTC).timestamp() if finished else 0.0
+            expired = now - ended > keep_days() * 86400
+        if expired:
+            doomed.append(folder)
+    return doomed
 
 
 def video_seconds(path: Path) -> float | None:
