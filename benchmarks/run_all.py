@@ -194,6 +194,12 @@ def build_table(r: dict) -> list[tuple[str, str, str, str]]:
                          "(16 x 128 embeddings, batch 32)", "report", f"{fmt(t['clips_per_s'])} clips/s", "n/a"))
         rows.append(("Clip audio images (PyAV + librosa MFCC)", "report",
                      f"{clip['audio']['clips_per_s']} clips/s", "n/a"))
+    seek = r.get("video_seek")
+    if seek:
+        c = seek["clip_read"]
+        rows.append(("Video seek: 1 s clip (16 frames) 50 s into a 60 s 640x360 video, decode from the start vs "
+                     "keyframe seek (same frames)", "report",
+                     f"{c['decode_from_start_s']} s -> {c['seek_s']} s ({c['speedup_x']}x)", "n/a"))
     noise = r.get("label_noise")
     if noise:
         for mode, m in noise["modes"].items():
@@ -285,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report-only", action="store_true",
                    help="rewrite RESULTS.md from the last RESULTS.json (and RESULTS_NOTES.md), run nothing")
     p.add_argument("--only", nargs="*", default=None,
-                   help="run only these (gemm live ingest store memory train cli clip label_noise active_learning); the others' "
+                   help="run only these (gemm live ingest store memory train cli clip video_seek label_noise active_learning); the others' "
                         "results are taken from the last RESULTS.json")
     args = p.parse_args(argv)
     if args.report_only:
@@ -302,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     results: dict = {}
     texts: dict[str, str] = {}
-    todo = args.only or ["gemm", "live", "ingest", "store", "memory", "train", "cli", "clip", "label_noise",
-                         "active_learning"]
+    todo = args.only or ["gemm", "live", "ingest", "store", "memory", "train", "cli", "clip", "video_seek",
+                         "label_noise", "active_learning"]
     if "gemm" in todo:
         results["gemm"], texts["gemm_bench.py (GEMM throughput)"], _ = run("gemm_bench.py", *quick)
     if "live" in todo:
@@ -338,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     if "clip" in todo:
         results["clip"], texts["clip_bench.py (clip embedding and temporal training)"], _ = run(
             "clip_bench.py", *quick)
+    if "video_seek" in todo:
+        results["video_seek"], texts["video_seek_bench.py (keyframe seeking in the video reader)"], _ = run(
+            "video_seek_bench.py", *quick)
     if "label_noise" in todo:
         results["label_noise"], texts["label_noise_bench.py (label issues on injected noise)"], _ = run(
             "label_noise_bench.py", *quick)

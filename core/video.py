@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,7 @@ class VideoReader:
         elif self._container.duration and len(self._container.streams) == 1:  # else audio may be longer
             seconds = self._container.duration / 1_000_000
         self._index: PacketIndex | None | bool = False  # False: not built yet
+        self._reformatter: Any = None
         self.info = VideoInfo(width, height, float(rate) if rate else 0.0, int(stream.frames or 0),
                               seconds, 0)
         self.max_pixels = max_pixels
@@ -147,15 +149,23 @@ class VideoReader:
         else:
             self._check_end(last)
 
-    @staticmethod
-    def _image(frame: Any) -> np.ndarray:
-        return _upright(frame.to_ndarray(format="bgr24"), frame.rotation)
+    def _image(self, frame: Any) -> np.ndarray:
+        """The decoded frame as an upright BGR array (one scaler context for the whole video)."""
+        if self._reformatter is None:
+            from av.video.reformatter import VideoReformatter
+
+            self._reformatter = VideoReformatter()
+        return _upright(self._reformatter.reformat(frame, format="bgr24").to_ndarray(), frame.rotation)
 
     def packet_index(self) -> PacketIndex | None:
         """The file's packet index for seeking (core.video_seek), built once; None: seeking is not
         trusted for this file (every read decodes from the start)."""
         if self._index is False:
-            self._index = packet_index(self.path)
+            try:
+                st = Path(self.path).stat()
+                self._index = _cached_index(self.path, st.st_size, st.st_mtime_ns)
+            except OSError:
+                self._index = None
         return self._index
 
     def frames_at(self, rows: Sequence[int]) -> Iterator[Frame]:
@@ -214,6 +224,12 @@ class VideoReader:
             if t + 1e-6 >= next_t:
                 yield Frame(i, seconds, self._image(f))
                 next_t = (math.floor(t / step + 1e-6) + 1) * step
+
+
+@lru_cache(maxsize=8)
+def _cached_index(path: str, size: int, mtime_ns: int) -> PacketIndex | None:
+    """packet_index of a file as it is now (a sliding window's groups read one video many times)."""
+    return packet_index(path)
 
 
 def _upright(image: np.ndarray, rotation: int | float | None) -> np.ndarray:

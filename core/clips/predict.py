@@ -6,7 +6,8 @@ The rendering of the annotated video with its audio lives in core.clips.render."
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,14 +65,24 @@ class ClipModelRunner:
             return dict(zip(self.config.tasks, self._session.run(list(self.config.tasks), feed)))
         import torch
 
-        before = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            with torch.inference_mode():
-                out = self._model(*(torch.from_numpy(v) for v in feed.values()))
-        finally:
-            torch.set_num_threads(before)
+        with torch_threads(self.threads), torch.inference_mode():
+            out = self._model(*(torch.from_numpy(v) for v in feed.values()))
         return {t: v.float().numpy() for t, v in out.items()}
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op threads at n for a block, then as before: the frame embedder and the clip
+    model both run on the threads asked for (torch's default, every core, loses several times
+    its speed to waiting when the machine is busy)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(n)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def find_embedder_checkpoint(version: str) -> Path:
@@ -292,7 +303,8 @@ def _run_group(path: str | Path, spans: list[tuple[float, float]], sampled: list
     crops = [f.crops[f.mask[:n]] if f is not None else None for f in faces]
     if emb is not None:
         flat = [c for c in crops if c is not None and len(c)]
-        feats = emb(np.concatenate(flat)) if flat else np.zeros((0, config.input_dim), np.float32)
+        with torch_threads(runner.threads):
+            feats = emb(np.concatenate(flat)) if flat else np.zeros((0, config.input_dim), np.float32)
         at = 0
         for i, f in enumerate(faces):
             if f is None:
