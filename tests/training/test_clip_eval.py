@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from cli.train import format_report
 from core.store.db import read_session
 from core.store.models import Prediction, Run, Sample
 from tests.training.clip_review_seed import seed_clip_run
@@ -46,6 +47,9 @@ def test_training_stores_per_clip_per_modality_predictions_and_evaluate_repeats_
     report = evaluate_run(run_id)  # the evaluate verb on a clip run
     assert report["stored"] == 4 and report["held_out"] == 1 and set(report["modalities"]) == set(trained)
     assert all(report["modalities"][m] == pytest.approx(trained[m]) for m in trained)
+    text = format_report(report).splitlines()  # `affectlab evaluate --run N` on a clip run
+    assert text[0] == f"run {run_id}: 4 clips (1 held out); 4 predictions stored"
+    assert [line.split()[0] for line in text[1:]] == ["fused", "visual", "audio"] and "emotion_accuracy" in text[1]
     again = _stored(run_id)[4:]
     assert [r.sample_id for r in again] == [r.sample_id for r in rows]
     assert [r.loss for r in again] == pytest.approx([r.loss for r in rows])
