@@ -197,13 +197,20 @@ def emotion_lines(r: Result) -> list[str]:
 @verb(app, "evaluate", text=format_report, help="evaluate a run's best checkpoint on a split")
 def evaluate(
     run: Annotated[int, typer.Option(help="Run id")],
-    split: Annotated[str, typer.Option(help="split of the run's dataset (default test)")] = "test",
+    split: Annotated[str, typer.Option(
+        help="split of the run's dataset (default test; a clip run evaluates every clip, held out as it trained)")] = "test",
     batch_size: Annotated[int, typer.Option(help="images per forward pass")] = 64,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
     no_store: Annotated[bool, typer.Option(
         "--no-store", help="only report: write no predictions and no Run metrics")] = False,
     json_out: JsonOpt = False,
 ) -> Result:
+    from core.clips.run_config import is_clip_run
     from training.eval_run import evaluate_run
+    from training.runs import get_run
 
+    if is_clip_run(get_run(run)["config"]):  # every clip, per modality; split: the run's held-out clips
+        from training.clip_eval import evaluate_clip_run
+
+        return evaluate_clip_run(run, store=not no_store, device=device)
     return evaluate_run(run, split=split, store=not no_store, batch_size=batch_size, device=device)

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from core.clips.predict import MULTI_THRESHOLD, clip_predictions
+from core.clips.predict import clip_predictions
 from core.clips.sample_loss import clip_sample_losses, prediction_arrays
+from core.clips.store_predict import clip_outputs
 from core.inference.prediction import FacePrediction
-from core.label_schema import LabelSchema
 from core.model.clip_config import MODALITIES
 from training.clip_data import StoreClips
 
@@ -57,21 +57,6 @@ def modality_outputs(model: nn.Module, data: StoreClips) -> dict[str, dict[str, 
     return out
 
 
-def _head_outputs(pred: FacePrediction, schema: LabelSchema) -> dict[str, Any]:
-    """predictions.outputs' head fields (as core.inference.prediction.head_outputs writes them)."""
-    out: dict[str, Any] = {}
-    if schema.emotion_mode == "multi":
-        out["emotions"] = dict(pred.probs)
-        out["thresholds"] = {c: MULTI_THRESHOLD for c in schema.classes}
-    elif schema.emotion_mode == "distribution":
-        out["distribution"] = dict(pred.probs)
-    if pred.dominance is not None:
-        out["dominance"] = pred.dominance
-    if pred.targets:
-        out["targets"] = dict(pred.targets)
-    return out
-
-
 def _modality_entry(pred: FacePrediction, loss: float) -> dict[str, Any]:
     return {"probs": dict(pred.probs), "emotion": pred.emotion, "confidence": pred.confidence,
             "valence": pred.valence, "arousal": pred.arousal, "stress": pred.stress,
@@ -106,23 +91,9 @@ def clip_prediction_rows(run_id: int, model: nn.Module, data: StoreClips, held: 
                      "emotion": p.emotion, "confidence": p.confidence, "valence": p.valence,
                      "arousal": p.arousal, "stress": p.stress, "flags": dict(p.flags),
                      "loss": float(losses[main][i]) if np.isfinite(losses[main][i]) else None,
-                     "outputs": {**_head_outputs(p, schema),
+                     "outputs": {**(clip_outputs(p, schema) or {}),
                                  "modalities": {m: _modality_entry(preds[m][i], losses[m][i]) for m in raw}}})
     return rows, metrics
-
-
-def store_clip_predictions(run_id: int, rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:
-    """The rows and Run.metrics["eval"]["held-out"] = summary in one transaction; other keys kept."""
-    from core.store.db import write_session
-    from core.store.models import Run
-    from core.store.predictions import record_predictions
-
-    with write_session() as s, s.begin():
-        record_predictions(s, rows)
-        run = s.get(Run, run_id)
-        metrics = dict(run.metrics or {})
-        metrics["eval"] = {**(metrics.get("eval") or {}), HELD_OUT: summary}
-        run.metrics = metrics  # a new dict: the JSON column sees the change
 
 
 def evaluate_stored_clips(run_id: int, model: nn.Module, data: StoreClips, held: np.ndarray, *,
@@ -130,6 +101,7 @@ def evaluate_stored_clips(run_id: int, model: nn.Module, data: StoreClips, held:
     """Per-modality metrics on the held-out clips, the mean loss per modality over every labelled
     clip, counts; with store, the per-clip Prediction rows and the summary on the run."""
     from core.store.models import utcnow
+    from training.eval_run import store_eval
 
     rows, metrics = clip_prediction_rows(run_id, model, data, held)
     means = {}
@@ -140,8 +112,8 @@ def evaluate_stored_clips(run_id: int, model: nn.Module, data: StoreClips, held:
     summary = {"run_id": run_id, "split": HELD_OUT, "n": len(rows), "held_out": int(held.sum()),
                "modalities": metrics, "sample_loss_mean": means,
                "evaluated_at": utcnow().isoformat(timespec="seconds")}
-    if store:
-        store_clip_predictions(run_id, rows, summary)
+    if store:  # the rows and Run.metrics["eval"]["held-out"] = summary, as evaluate_run stores its split
+        store_eval(run_id, HELD_OUT, summary, rows)
     return {**summary, "stored": len(rows) if store else 0}
 
 

@@ -221,13 +221,12 @@ def evaluate_run(run_id: int, *, split: str = "test", store: bool = True, batch_
     for untrained heads; each mode's metrics and the named combined score) plus run_id, split, checkpoint, n, labelled counts, stored and
     sample_loss_mean. With store, one Prediction per sample (model_version "run-<id>", its
     per-sample loss, head flags) and the summary under Run.metrics["eval"][split].
-    A clip run is evaluated by training.clip_eval.evaluate_clip_run instead.
+    A clip run is refused: training.clip_eval.evaluate_clip_run evaluates it.
     """
     run = get_run(run_id)
-    if is_clip_run(run["config"]):  # every clip, per modality (split: the run's own held-out clips)
-        from training.clip_eval import evaluate_clip_run
-
-        return evaluate_clip_run(run_id, store=store, device=device)
+    if is_clip_run(run["config"]):
+        raise ValueError(f"run {run_id} is a clip run: training.clip_eval.evaluate_clip_run evaluates it "
+                         "(`affectlab evaluate --run N` picks it)")
     cfg = TrainConfig.from_dict(run["config"] or {})
     checkpoint = run_checkpoint(run_id)
     dev = resolve_device(device)

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from cli.train import format_report
+from cli.app import main
 from core.store.db import read_session
 from core.store.models import Prediction, Run, Sample
 from tests.training.clip_review_seed import seed_clip_run
-from training.clip_eval import HELD_OUT, TRAINED_ON
+from training.clip_eval import HELD_OUT, TRAINED_ON, evaluate_clip_run
 from training.eval_run import evaluate_run
 
 
@@ -20,7 +20,7 @@ def _stored(run_id: int) -> list[Prediction]:
         return list(s.scalars(select(Prediction).where(Prediction.run_id == run_id).order_by(Prediction.id)))
 
 
-def test_training_stores_per_clip_per_modality_predictions_and_evaluate_repeats_them(env):
+def test_training_stores_per_clip_per_modality_predictions_and_evaluate_repeats_them(env, capsys):
     run_id = seed_clip_run(env)
     rows = _stored(run_id)
     assert len(rows) == 4 and [r.split for r in rows].count(HELD_OUT) == 1
@@ -44,13 +44,15 @@ def test_training_stores_per_clip_per_modality_predictions_and_evaluate_repeats_
     assert len({round(r.outputs["modalities"]["audio"]["loss"], 6) for r in rows}
                | {round(r.outputs["modalities"]["visual"]["loss"], 6) for r in rows}) > 1
 
-    report = evaluate_run(run_id)  # the evaluate verb on a clip run
-    assert report["stored"] == 4 and report["held_out"] == 1 and set(report["modalities"]) == set(trained)
-    assert all(report["modalities"][m] == pytest.approx(trained[m]) for m in trained)
-    text = format_report(report).splitlines()  # `affectlab evaluate --run N` on a clip run
+    assert main(["evaluate", "--run", str(run_id)]) == 0  # the evaluate verb on a clip run
+    text = capsys.readouterr().out.strip().splitlines()
     assert text[0] == f"run {run_id}: 4 clips (1 held out); 4 predictions stored"
     assert [line.split()[0] for line in text[1:]] == ["fused", "visual", "audio"] and "emotion_accuracy" in text[1]
     again = _stored(run_id)[4:]
     assert [r.sample_id for r in again] == [r.sample_id for r in rows]
     assert [r.loss for r in again] == pytest.approx([r.loss for r in rows])
-    assert evaluate_run(run_id, store=False)["stored"] == 0 and len(_stored(run_id)) == 8
+    report = evaluate_clip_run(run_id, store=False)
+    assert report["stored"] == 0 and report["held_out"] == 1 and len(_stored(run_id)) == 8
+    assert all(report["modalities"][m] == pytest.approx(trained[m]) for m in trained)
+    with pytest.raises(ValueError, match="is a clip run"):
+        evaluate_run(run_id)
