@@ -24,7 +24,7 @@ def clip_badges(sample_ids: tuple[int, ...]) -> dict[int, str]:
     """sample id -> "clip · N frames · S s" for the clips among these samples."""
     with read_session() as s:
         found = clip_summaries(s, sample_ids)
-    return {sid: f"🎞 clip · {c.frames} frames · {c.seconds:.1f} s" for sid, c in found.items()}
+    return {sid: f":material/movie: clip · {c.frames} frames · {c.seconds:.1f} s" for sid, c in found.items()}
 
 
 def with_clip_badges(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -40,9 +40,9 @@ def _sample(i: int) -> Sample:
 
 
 def test_browse_grid_badges_clips_and_the_detail_shows_strip_and_player(clip_ids):
-    at = open_app("browse", dataset_id=1)
+    at = open_app("browse", dataset_id=1, demo_ready=True)
     badges = [c.value for c in at.caption if "clip ·" in c.value]
-    assert badges == ["🎞 clip · 8 frames · 2.0 s", "🎞 clip · 8 frames · 1.0 s", "🎞 clip · 8 frames · 1.1 s"]
+    assert badges == [":material/movie: clip · 8 frames · 2.0 s", ":material/movie: clip · 8 frames · 1.0 s", ":material/movie: clip · 8 frames · 1.1 s"]
     at.button(key=f"browse-open-{clip_ids['tone.mp4']}").click().run()
     assert not at.exception, at.exception
     strip = _strip(at)
@@ -57,7 +57,7 @@ def test_browse_grid_badges_clips_and_the_detail_shows_strip_and_player(clip_ids
 
 
 def test_browse_player_of_a_silent_segment_and_of_an_avi(clip_ids):
-    at = open_app("browse", dataset_id=1)
+    at = open_app("browse", dataset_id=1, demo_ready=True)
     at.button(key=f"browse-open-{clip_ids['silent.mp4']}").click().run()
     assert not at.exception, at.exception
     video = _video(at)
@@ -75,7 +75,7 @@ def test_browse_player_of_a_silent_segment_and_of_an_avi(clip_ids):
 
 def test_relabel_clip_single_label_shows_strip_and_player_and_writes_a_new_annotation(clip_ids):
     sid = clip_ids["tone.mp4"]
-    at = open_app("relabel", dataset_id=1, relabel_queue=[sid], annotator="ana")
+    at = open_app("relabel", dataset_id=1, demo_ready=True, relabel_queue=[sid], annotator="ana")
     assert len(_strip(at).value) == FRAMES and (_video(at).start_time, _video(at).end_time) == (0, 2)
     assert not [el for el in at.get("image") if len(el.captions) == 1]  # no single crop for a clip
     key = next(b.key for b in at.button if b.key and b.key.endswith("-b0")).rsplit("-", 1)[0]
@@ -98,7 +98,7 @@ def _editor_key(at, suffix: str) -> str:
 
 def test_relabel_clip_in_the_multi_label_and_distribution_schemas(clip_ids, env):
     ids = seed_mode_clips(env)
-    at = open_app("relabel", dataset_id=2, relabel_queue=[ids["multi"]], annotator="ana")
+    at = open_app("relabel", dataset_id=2, demo_ready=True, relabel_queue=[ids["multi"]], annotator="ana")
     assert len(_strip(at).value) == FRAMES and _video(at).url
     key = _editor_key(at, "-c0")
     before = _annotations(ids["multi"])
@@ -110,7 +110,7 @@ def test_relabel_clip_in_the_multi_label_and_distribution_schemas(clip_ids, env)
     assert smp.cur_emotions == ["Affection", "Anger", "Fear"] and smp.cur_dominance == pytest.approx(0.4)
     assert _annotations(ids["multi"]) == before + 1
 
-    at = open_app("relabel", dataset_id=3, relabel_queue=[ids["distribution"]], annotator="bo")
+    at = open_app("relabel", dataset_id=3, demo_ready=True, relabel_queue=[ids["distribution"]], annotator="bo")
     assert len(_strip(at).value) == FRAMES
     key = _editor_key(at, "-dist")
     assert at.multiselect(key=f"{key}-dist").value == ["Happy", "Sad"]
