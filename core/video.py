@@ -9,9 +9,10 @@ refused before decoding, and a decode error or an early end of stream is reporte
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -157,15 +158,12 @@ class VideoReader:
             self._reformatter = VideoReformatter()
         return _upright(self._reformatter.reformat(frame, format="bgr24").to_ndarray(), frame.rotation)
 
-    def packet_index(self) -> PacketIndex | None:
-        """The file's packet index for seeking (core.video_seek), built once; None: seeking is not
-        trusted for this file (every read decodes from the start)."""
-        if self._index is False:
-            try:
-                st = Path(self.path).stat()
-                self._index = _cached_index(self.path, st.st_size, st.st_mtime_ns)
-            except OSError:
-                self._index = None
+    def packet_index(self, until: float | None = None) -> PacketIndex | None:
+        """The file's packet index for seeking (core.video_seek) listing at least every frame up
+        to `until` seconds (None: all); None: seeking is not trusted for this file (every read
+        decodes from the start)."""
+        if self._index is False or (self._index is not None and not self._index.covers(until)):
+            self._index = _index_of(self.path, until)
         return self._index
 
     def frames_at(self, rows: Sequence[int]) -> Iterator[Frame]:
@@ -173,7 +171,7 @@ class VideoReader:
         in order, each reached by a keyframe seek: the same index, time and pixels as frames()
         gives them. Raises SeekMismatch (then reopen() and decode from the start) when the stream
         does not decode as its index promised."""
-        index = self.packet_index()
+        index = self._index if isinstance(self._index, PacketIndex) else self.packet_index()
         if index is None:
             raise SeekMismatch("no packet index")
         for row, frame in decode_wanted(self._container, self._stream, index, rows):
@@ -226,10 +224,30 @@ class VideoReader:
                 next_t = (math.floor(t / step + 1e-6) + 1) * step
 
 
-@lru_cache(maxsize=8)
-def _cached_index(path: str, size: int, mtime_ns: int) -> PacketIndex | None:
-    """packet_index of a file as it is now (a sliding window's groups read one video many times)."""
-    return packet_index(path)
+_INDEXES: OrderedDict[str, tuple[tuple[int, int], PacketIndex | None]] = OrderedDict()
+_INDEX_LOCK = threading.Lock()  # readers on several threads (jobs, the app) share the cache
+INDEX_CACHE = 8  # files whose packet index is kept (a sliding window's groups read one video many times)
+
+
+def _index_of(path: str, until: float | None) -> PacketIndex | None:
+    """packet_index of a file as it is now, reused while the file's size and time are unchanged
+    and it lists the frames asked for (a partial index is extended by building it again)."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    key = (st.st_size, st.st_mtime_ns)
+    with _INDEX_LOCK:
+        hit = _INDEXES.get(path)
+    if hit is not None and hit[0] == key and (hit[1] is None or hit[1].covers(until)):
+        return hit[1]
+    index = packet_index(path, until)
+    with _INDEX_LOCK:
+        _INDEXES[path] = (key, index)
+        _INDEXES.move_to_end(path)
+        while len(_INDEXES) > INDEX_CACHE:
+            _INDEXES.popitem(last=False)
+    return index
 
 
 def _upright(image: np.ndarray, rotation: int | float | None) -> np.ndarray:

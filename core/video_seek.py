@@ -32,9 +32,14 @@ class PacketIndex:
     pts: np.ndarray  # (n,) int64 presentation time stamps in the stream's time base, increasing
     seconds: np.ndarray  # (n,) float64, computed exactly as PyAV's frame.time computes it
     keyframes: np.ndarray  # (k,) int64 rows of the keyframes, increasing (row 0 is one)
+    until: float | None = None  # every frame shown up to this time is listed; None: the whole stream
 
     def __len__(self) -> int:
         return len(self.pts)
+
+    def covers(self, until: float | None) -> bool:
+        """Whether every frame up to `until` seconds (None: to the end) is listed."""
+        return self.until is None or (until is not None and until <= self.until)
 
     def row(self, pts: int | None) -> int:
         """The row of a time stamp, -1 when the index has no such frame."""
@@ -72,18 +77,24 @@ def logged_errors(logs: list) -> list[str]:
     return [msg.strip() for level, _, msg in logs if level is not None and level <= av.logging.ERROR]
 
 
-def packet_index(path: str) -> PacketIndex | None:
-    """The video packets of a file (its first video stream) demuxed on a container of their own;
-    None when seeking could not be trusted to give the same frames as a decode from the start."""
+def packet_index(path: str, until: float | None = None) -> PacketIndex | None:
+    """The video packets of a file (its first video stream) demuxed on a container of their own,
+    up to the first packet decoded after `until` seconds (None: all); None when seeking could not
+    be trusted to give the same frames as a decode from the start."""
     import av
 
     pts: list[int] = []
     keys: list[int] = []
+    complete = True
     try:
         with ffmpeg_errors() as logs, av.open(path) as container:
             stream = container.streams.video[0]
             base = stream.time_base
+            stop = None if until is None or not base else until / base  # in the stream's time base
             for packet in container.demux(stream):
+                if stop is not None and packet.dts is not None and packet.dts > stop:
+                    complete = False  # decode order: every frame shown before `until` came earlier
+                    break
                 if packet.size == 0 and packet.pts is None:
                     continue  # the flush packet PyAV adds at the end
                 if packet.pts is None or packet.is_discard or packet.is_corrupt or packet.size == 0:
@@ -104,7 +115,7 @@ def packet_index(path: str) -> PacketIndex | None:
     if rows[0] != 0:
         return None  # a frame shown before the first keyframe
     seconds = order.astype(np.float64) * base.numerator / base.denominator
-    return PacketIndex(order, seconds, rows.astype(np.int64))
+    return PacketIndex(order, seconds, rows.astype(np.int64), None if complete else float(until))
 
 
 def decode_wanted(container: Any, stream: Any, index: PacketIndex, rows: Sequence[int]) -> Iterator[tuple[int, Any]]:

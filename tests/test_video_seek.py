@@ -204,3 +204,32 @@ def test_read_frame_by_seeking_equals_the_decoded_frame(gop_video, monkeypatch):
     for i in (0, GOP, 61, FRAMES - 1):
         assert np.array_equal(read_frame(gop_video, i), frames[i].image)
     assert read_frame(gop_video, FRAMES) is None
+
+
+def test_a_clip_near_the_start_indexes_only_the_frames_it_needs(gop_video, monkeypatch):
+    from core.video import _INDEXES
+
+    spans_early, spans_late = [(0.2, 0.7)], [(3.2, 3.7), (3.6, None)]
+    before = [sample_spans(gop_video, SamplingRule.even(6), s, seek=False) for s in (spans_early, spans_late)]
+    _INDEXES.clear()
+    _seek_only(monkeypatch)
+    _same_clips(sample_spans(gop_video, SamplingRule.even(6), spans_early), before[0])
+    early = _INDEXES[str(gop_video)][1]
+    assert early.until is not None and GOP < len(early) < FRAMES  # the file's tail was never read
+    _same_clips(sample_spans(gop_video, SamplingRule.even(6), spans_late), before[1])
+    assert _INDEXES[str(gop_video)][1].until is None and len(_INDEXES[str(gop_video)][1]) == FRAMES
+
+
+@pytest.mark.parametrize("span", [(0.2, 0.7), (1.5, 2.5), (2.0, None)])
+def test_a_cut_file_samples_as_it_did_before_seeking(gop_video, tmp_path, span):
+    """A file cut short (moov in front): the damage and the frames are those of a decode from the start."""
+    whole = tmp_path / "front.mp4"
+    subprocess.run([shutil.which("ffmpeg"), "-v", "error", "-y", "-i", str(gop_video), "-c", "copy",
+                    "-movflags", "+faststart", str(whole)], check=True)
+    cut = tmp_path / "cut.mp4"
+    data = whole.read_bytes()
+    cut.write_bytes(data[:int(len(data) * 0.6)])
+    before = sample_spans(cut, SamplingRule.even(6), [span], seek=False)
+    _same_clips(sample_spans(cut, SamplingRule.even(6), [span]), before)
+    if span[1] is None:
+        assert isinstance(before[0], ValueError) or before[0].damage  # the cut shows

@@ -149,7 +149,8 @@ def sample_spans(path: str | Path, rule: SamplingRule, spans: list[tuple[float, 
         ends = [_clip_end(reader, end) for _, end in spans]
         slots = [_Span(rule.times(float(start), end)) for (start, _), end in zip(spans, ends)]
         step = 1.0 / reader.info.fps if reader.info.fps else None
-        index = reader.packet_index() if seek and step else None
+        last = max(float(sp.targets[-1]) for sp in slots)
+        index = reader.packet_index(until=last + 2 * step + 1.0) if seek and step else None
         if index is not None:
             try:
                 _sample_indexed(reader, index, slots, step)
@@ -211,5 +212,5 @@ def _sample_indexed(reader: VideoReader, index: PacketIndex, slots: list[_Span],
     images = {f.index: f.image for f in reader.frames_at(rows)} if rows else {}
     for sp in slots:
         sp.images = [images[int(i)] if i >= 0 else None for i in sp.index]
-    if index.seconds[-1] <= max(float(sp.targets[-1]) for sp in slots) + step:
+    if index.until is None and index.seconds[-1] <= max(float(sp.targets[-1]) for sp in slots) + step:
         reader.end_damage(float(index.seconds[-1]))  # a decode from the start would have reached the end
