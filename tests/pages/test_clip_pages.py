@@ -78,12 +78,11 @@ def test_relabel_clip_single_label_shows_strip_and_player_and_writes_a_new_annot
     at = open_app("relabel", dataset_id=1, demo_ready=True, relabel_queue=[sid], annotator="ana")
     assert len(_strip(at).value) == FRAMES and (_video(at).start_time, _video(at).end_time) == (0, 2)
     assert not [el for el in at.get("image") if len(el.captions) == 1]  # no single crop for a clip
-    key = next(b.key for b in at.button if b.key and b.key.endswith("-b0")).rsplit("-", 1)[0]
+    key = _editor_key(at, "-b0")
     before = _annotations(sid)
     at.button(key=f"{key}-b2").click().run()  # Sad
-    at.slider(key=f"{key}-v").set_value(-0.6).run()
-    at.slider(key=f"{key}-a").set_value(-0.2).run()
-    at.slider(key=f"{key}-stress").set_value(0.8).run()
+    for field, value in {"v": -0.6, "a": -0.2, "stress": 0.8}.items():  # valence, arousal, stress
+        at.slider(key=f"{key}-{field}").set_value(value).run()
     at.button(key="save").click().run()
     assert not at.exception and at.success[0].value.startswith(f"Saved sample #{sid}")
     smp = _sample(sid)
