@@ -4,7 +4,9 @@ Container metadata is never trusted for allocation or indexing: frame counts com
 packets actually present, sampling follows each frame's own time stamp (variable frame rate),
 the display rotation of phone videos is applied, a declared resolution above MAX_PIXELS is
 refused before decoding, and a decode error or an early end of stream is reported as damage
-(`VideoReader.damage`) instead of passing as a shorter video.
+(`VideoReader.damage`) instead of passing as a shorter video. Clips and single frames deep in a
+video are reached by a keyframe seek (core.video_seek: the same frames, indices and time stamps
+as decoding from the start, which remains the fallback); only the frames kept are converted.
 """
 from __future__ import annotations
 
@@ -281,7 +283,10 @@ def read_frame(path: str | Path, index: int) -> np.ndarray | None:
     by a keyframe seek when the file allows it."""
     try:
         with VideoReader(path) as reader:
-            table = reader.packet_index()
+            fps = reader.info.fps
+            table = reader.packet_index(until=(index + 1) / fps + 2.0 if fps else None)
+            if table is not None and index >= len(table) and table.until is not None:
+                table = reader.packet_index()  # a variable frame rate: the frame is later than its number says
             if table is not None and 0 <= index < len(table):
                 try:
                     return next(reader.frames_at([index])).image
