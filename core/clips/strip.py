@@ -14,11 +14,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.clips.sampling import SamplingRule
 from core.paths import data_file
 from core.store.clips import ClipInfo, load_array
 from core.store.models_clips import Clip
-from core.video import VideoReader
 
 NO_FACE = "no face"
 BROWSER_EXTS = {".mp4", ".m4v", ".webm"}  # containers a browser's <video> plays as they are
@@ -80,6 +78,8 @@ def slot_times(info: ClipInfo) -> np.ndarray:
     """(N,) time of each slot: the recorded sampling rule's targets over [start, end]."""
     n = info.frames
     try:
+        from core.clips.sampling import SamplingRule  # with OpenCV: loaded when a clip opens
+
         times = SamplingRule.from_dict(info.rule).times(info.start, info.end)
     except (ValueError, TypeError):
         times = np.zeros(0)
@@ -145,6 +145,8 @@ def segment_mp4(segment: ClipSegment) -> bytes:
     """[start, end] of the source (at most MAX_CUT_S) as an mp4 starting at 0: H.264 frames decoded
     by core.video (scaled to at most CUT_HEIGHT), the audio as AAC when the source has any."""
     import av
+
+    from core.video import VideoReader  # OpenCV: only when a cut is made
 
     if segment.path is None:
         raise StripError(segment.why or "no source video")
