@@ -38,13 +38,17 @@ KEEP_TIMELINE_DAYS = 7.0  # a finished analysis' folder is kept this long (AFFEC
 ORPHAN_UPLOAD_S = 24 * 3600.0  # an upload no job names is a leftover (a request that died) after this
 
 
+def _env_number(name: str, default: float, unit: str) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a number of {unit}") from None
+
+
 def long_video_s() -> float:
     """The length above which the Upload page hands a video to the worker."""
-    raw = os.environ.get("AFFECTLAB_LONG_VIDEO_S", "").strip()
-    try:
-        return float(raw) if raw else LONG_VIDEO_S
-    except ValueError:
-        raise ValueError(f"AFFECTLAB_LONG_VIDEO_S={raw!r}: expected a number of seconds") from None
+    return _env_number("AFFECTLAB_LONG_VIDEO_S", LONG_VIDEO_S, "seconds")
 
 
 def uploads_root() -> Path:
@@ -72,11 +76,8 @@ def discard_upload(path: Path) -> None:
 
 
 def keep_days() -> float:
-    raw = os.environ.get("AFFECTLAB_UPLOAD_KEEP_DAYS", "").strip()
-    try:
-        return float(raw) if raw else KEEP_TIMELINE_DAYS
-    except ValueError:
-        raise ValueError(f"AFFECTLAB_UPLOAD_KEEP_DAYS={raw!r}: expected a number of days") from None
+    """How long a finished analysis' folder stays before `gc` removes it."""
+    return _env_number("AFFECTLAB_UPLOAD_KEEP_DAYS", KEEP_TIMELINE_DAYS, "days")
 
 
 def expired_uploads(session: Any, *, now: float | None = None) -> list[Path]:

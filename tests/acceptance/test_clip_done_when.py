@@ -6,21 +6,19 @@ run trained here turns the asset video into per-clip predictions and an annotate
 from __future__ import annotations
 
 import json
-import time
 
 import av
 import pytest
 
 from core.clips.store_embed import embed_dataset
 from core.ingest import import_path
-from core.jobs.scheduler import Scheduler
 from core.jobs.status import RunStatus
 from tests.apptest import open_app
 from tests.clips.clipgen import FACES
 from tests.conftest import ASSETS
 from tests.ingest.clipsets import clip
 from tests.pages.test_train_page_ssl import no_worker  # noqa: F401 - autouse: a fake running worker
-from tests.training.jobs_common import get, kill_leftovers
+from tests.training.jobs_common import get, work_until_idle
 
 pytestmark = pytest.mark.slow
 N = 4
@@ -43,20 +41,6 @@ def _queue_from_the_train_page(dataset_id: int, kind: str, *, members: list[int]
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
     with read_session() as s:
         return int(s.scalar(select(func.max(Run.id))))
-
-
-def _work_until_idle() -> None:
-    sched = Scheduler(max_running=2, grace_s=1.0, stale_after_s=300.0)
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            out = sched.tick()["runs"]
-            if out["active"] == out["queued"] == 0:
-                return
-            assert time.monotonic() < deadline, "clip runs did not finish"
-            time.sleep(0.2)
-    finally:
-        kill_leftovers()
 
 
 def test_clip_sets_import_embed_train_evaluate_and_predict_with_render(env, capsys, tmp_path):
@@ -86,9 +70,9 @@ def test_clip_sets_import_embed_train_evaluate_and_predict_with_render(env, caps
     runs = {kind: _queue_from_the_train_page(1, kind) for kind in ("temporal", "mean-baseline", "audio-visual",
                                                                    "audio")}
     runs["traits"] = _queue_from_the_train_page(2, "temporal")
-    _work_until_idle()
+    work_until_idle(timeout=600)
     runs["fusion"] = _queue_from_the_train_page(1, "fusion", members=[runs["temporal"], runs["mean-baseline"]])
-    _work_until_idle()
+    work_until_idle(timeout=600)
 
     for name, run_id in runs.items():
         assert get(run_id).status == RunStatus.SUCCEEDED, (name, get(run_id).error)

@@ -45,3 +45,22 @@ def kill_leftovers() -> None:
         rows = [*s.query(Run).all(), *s.query(Job).all()]
     for row in rows:
         terminate(ProcIdentity.from_dict(row.proc), term_s=0.2)
+
+
+def work_until_idle(*, max_running: int = 2, timeout: float = 240.0) -> None:
+    """Tick a real Scheduler (as the worker does) until no run is queued or active; leftovers killed."""
+    import time
+
+    from core.jobs.scheduler import Scheduler
+
+    sched = Scheduler(max_running=max_running, grace_s=1.0, stale_after_s=300.0)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            out = sched.tick()["runs"]
+            if out["active"] == out["queued"] == 0:
+                return
+            assert time.monotonic() < deadline, "runs did not finish"
+            time.sleep(0.2)
+    finally:
+        kill_leftovers()

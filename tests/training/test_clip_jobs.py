@@ -3,20 +3,17 @@ CREMA-D-style clip dataset, launched by the scheduler as the worker does (`pytho
 --run-id N`), trained over the stored clips, evaluated per modality into the run's metrics."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
 from core.clips.run_config import clip_run_config
 from core.clips.store_embed import embed_dataset
 from core.ingest import import_path
-from core.jobs.scheduler import Scheduler
 from core.jobs.status import RunStatus
 from core.jobs.store import create_run
 from tests.clips.clipgen import FACES
 from tests.ingest.clipsets import clip
-from tests.training.jobs_common import get, kill_leftovers
+from tests.training.jobs_common import get, work_until_idle
 from training.clip_run import holdout, run_clip_training
 
 N = 4
@@ -59,17 +56,7 @@ def test_queued_clip_runs_are_trained_by_the_worker_with_per_modality_metrics(en
     av = create_run(clip_run_config(dataset, "audio-visual", epochs=3, batch_size=4))
     base = create_run(clip_run_config(dataset, "mean-baseline", epochs=3, batch_size=4))
     assert get(av).status == RunStatus.QUEUED
-    sched = Scheduler(max_running=2, grace_s=1.0, stale_after_s=120.0)
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            out = sched.tick()["runs"]
-            if out["active"] == out["queued"] == 0:
-                break
-            assert time.monotonic() < deadline, "clip runs did not finish"
-            time.sleep(0.2)
-    finally:
-        kill_leftovers()
+    work_until_idle()
     for run_id in (av, base):
         run = get(run_id)
         assert run.status == RunStatus.SUCCEEDED, run.error
